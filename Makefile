@@ -1,0 +1,85 @@
+# async-nostd — a plain Makefile. `make` builds the server; see README.md for the rest.
+#
+#   make            build ./async-nostd (static, freestanding, no libc)
+#   make run        build and serve www/ on 127.0.0.1:8080 with 4 workers
+#   make test       install missing test dependencies, then unit tests (ASan/UBSan) + test.py
+#   make size       print the binary's size against its budget
+#   make clean
+
+CXX       ?= g++
+HOSTCXX   ?= g++
+BUILD     := build
+BIN       := async-nostd
+SIZE_BUDGET := 40960
+PYTHON    := /usr/bin/python3
+
+# The freestanding server.
+SERVER_SRCS := $(wildcard sys/*.cpp runtime/*.cpp executor/*.cpp net/*.cpp http/*.cpp websocket/*.cpp) main.cpp
+SERVER_OBJS := $(SERVER_SRCS:%.cpp=$(BUILD)/%.o)
+CXXFLAGS  := -std=c++20 -Os -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables \
+             -fno-unwind-tables -fno-stack-protector -fno-pie -fno-threadsafe-statics -fcf-protection=none \
+             -ffunction-sections -fdata-sections -fno-plt -Wall -Wextra -Werror=return-type -iquote . \
+             -MMD -MP $(EXTRA_CXXFLAGS)
+LDFLAGS   := -nostdlib -static -no-pie -s -Wl,--gc-sections -Wl,-T,linker.ld -Wl,--build-id=none \
+             -Wl,-z,norelro -Wl,-z,noexecstack -Wl,-z,noseparate-code
+# The compiler may turn loops into calls to memset/memcpy; not inside their own definitions.
+$(BUILD)/sys/mem.o: CXXFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns
+
+# Pure code, also built hosted for unit tests and fuzzers.
+PURE_SRCS := runtime/heap.cpp runtime/civil_time.cpp net/address.cpp http/request_parser.cpp http/path.cpp \
+             http/mime.cpp http/response.cpp websocket/sha1.cpp websocket/base64.cpp websocket/frame.cpp
+UNIT_SRCS := $(wildcard tests/unit/*.cpp)
+SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOSTFLAGS := -std=c++20 -O1 -g -Wall -Wextra -iquote . $(SANITIZE)
+
+.PHONY: all run test unit e2e deps size clean
+
+all: $(BIN)
+
+$(BIN): $(SERVER_OBJS) linker.ld
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $(SERVER_OBJS) -lgcc
+	@size=$$(stat -c %s $@); if [ $$size -gt $(SIZE_BUDGET) ]; then \
+	    echo "warning: $@ is $$size bytes, over its $(SIZE_BUDGET)-byte budget" >&2; fi
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+run: $(BIN)
+	./$(BIN) 4 127.0.0.1 8080 --root www --log -
+
+size: $(BIN)
+	@size=$$(stat -c %s $(BIN)); echo "$(BIN): $$size bytes (budget $(SIZE_BUDGET), $$(( $(SIZE_BUDGET) - size )) left)"
+	@size -A $(BIN) | awk '$$2 > 0 && NR > 2'
+
+$(BUILD)/unit_tests: $(PURE_SRCS) $(UNIT_SRCS) $(wildcard */*.h)
+	@mkdir -p $(BUILD)
+	$(HOSTCXX) $(HOSTFLAGS) $(PURE_SRCS) $(UNIT_SRCS) -lgtest -lgtest_main -pthread -o $@
+
+unit: $(BUILD)/unit_tests
+	./$(BUILD)/unit_tests
+
+e2e: $(BIN)
+	$(PYTHON) -m pytest -q test.py
+
+# Installs what the tests need when it is missing (Debian; root or sudo).
+deps:
+	@missing=""; \
+	$(PYTHON) -c 'import pytest' 2>/dev/null || missing="$$missing python3-pytest"; \
+	[ -f /usr/include/gtest/gtest.h ] || missing="$$missing libgtest-dev"; \
+	command -v $(HOSTCXX) >/dev/null || missing="$$missing g++"; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+
+clean:
+	rm -rf $(BUILD) $(BIN)
+
+-include $(SERVER_OBJS:.o=.d)

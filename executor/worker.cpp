@@ -1,0 +1,83 @@
+// executor/worker.cpp — see worker.h.
+#include "executor/worker.h"
+
+#include "runtime/clock.h"
+#include "runtime/log.h"
+#include "runtime/memory.h"
+#include "runtime/start.h"
+#include "sys/syscall.h"
+
+namespace ex {
+namespace {
+thread_local Worker* current;
+
+void resume_all(rt::Waiter* list) {
+    while (list) {
+        rt::Waiter* next = list->next;  // read first: resuming may free the waiter's frame
+        list->handle.resume();
+        list = next;
+    }
+}
+
+[[noreturn]] void run(Worker& w) {
+    for (;;) {
+        rt::Waiter* ready = nullptr;
+        w.io.poll(rt::thread_clock().monotonic_ns, rt::kNoDeadline, ready);  // refreshes the clock
+        resume_all(rt::TreiberStack<rt::Waiter>::reverse(ready));
+        for (rt::InboxItem* item = w.inbox.items.take_all_fifo(); item;) {
+            rt::InboxItem* next = item->next;
+            w.on_connection(item->fd, item->peer);
+            rt::mem_free(item);
+            item = next;
+        }
+        resume_all(w.run_queue.take_all_fifo());
+        rt::log_flush();
+    }
+}
+
+int worker_main(void* arg) {
+    auto& w = *static_cast<Worker*>(arg);
+    current = &w;
+    rt::memory_attach_thread(w.index + 1);
+    rt::clock_refresh();
+    if (!rt::log_batch_thread() || !w.io.init(w.inbox.wake_fd)) {
+        rt::LogLine("error").put("worker ").put_int(w.index).put(": out of memory at start");
+        sys::exit_group(70);
+    }
+    run(w);
+}
+}  // namespace
+
+Worker& this_worker() { return *current; }
+
+int start_workers(int count, ConnectionHandler handler, Worker** out) {
+    auto* workers = new Worker[count];
+    if (!workers) return -sys::ENOMEM;
+    const std::size_t guard = 4096;
+    const std::size_t tls = (rt::tls_area_size() + 4095) & ~std::size_t{4095};
+    for (int i = 0; i < count; ++i) {
+        Worker& w = workers[i];
+        w.index = i;
+        w.on_connection = handler;
+        w.inbox.wake_fd = sys::eventfd2(0, sys::EFD_NONBLOCK | sys::EFD_CLOEXEC);
+        if (w.inbox.wake_fd < 0) return w.inbox.wake_fd;
+        // [guard page | stack … | TLS block]: an overflow hits the guard and faults at once
+        // instead of silently corrupting another thread's memory.
+        const std::size_t total = guard + kWorkerStackBytes + tls;
+        const long base = sys::mmap(nullptr, total, sys::PROT_READ | sys::PROT_WRITE,
+                                    sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_STACK);
+        if (sys::mmap_failed(base)) return static_cast<int>(base);
+        sys::mprotect(reinterpret_cast<void*>(base), guard, sys::PROT_NONE);
+        char* stack_top = reinterpret_cast<char*>(base) + guard + kWorkerStackBytes;
+        void* tp = rt::tls_setup(stack_top);
+        const unsigned long flags = sys::CLONE_VM | sys::CLONE_FS | sys::CLONE_FILES | sys::CLONE_SIGHAND |
+                                    sys::CLONE_THREAD | sys::CLONE_SYSVSEM | sys::CLONE_SETTLS |
+                                    sys::CLONE_PARENT_SETTID | sys::CLONE_CHILD_CLEARTID;
+        const long tid = sys::clone_thread(flags, stack_top, &w.tid, &w.tid, tp, worker_main, &w);
+        if (tid < 0) return static_cast<int>(tid);
+    }
+    *out = workers;
+    return 0;
+}
+
+}  // namespace ex

@@ -1,0 +1,52 @@
+// executor/worker.h — the fixed pool of worker threads.
+//
+// Each worker is a clone()d thread on its own guarded mmap stack, with its own TLS, heap,
+// IO registry, inbox and log batch. A connection lives and dies on one worker, so nothing a
+// connection touches is shared: no locks on the hot path.
+//
+// The loop: wait in the IO registry (timeout = nearest deadline) → resume every task whose event
+// came → start a task for each new connection from the inbox → resume tasks other threads made
+// ready → write the log batch → repeat.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/inbox.h"
+#include "runtime/io_registry.h"
+#include "sys/kernel.h"
+
+namespace ex {
+
+inline constexpr std::size_t kWorkerStackBytes = 256 * 1024;
+inline constexpr int kMaxWorkers = 256;
+
+// Starts a connection's task. Called on the worker that owns the connection.
+using ConnectionHandler = void (*)(int fd, const sys::sockaddr_any& peer);
+
+struct alignas(64) Worker {
+    int index = 0;          // 0-based
+    int tid = 0;            // kernel thread id; cleared by the kernel when the thread ends
+    rt::Inbox inbox;
+    rt::IoRegistry io;
+    rt::TreiberStack<rt::Waiter> run_queue;  // tasks made ready by other threads
+    ConnectionHandler on_connection = nullptr;
+    int open_connections = 0;
+
+    // Arms `waiter` in this worker's registry. Worker thread only.
+    bool arm(int fd, short events, rt::Waiter* waiter, std::int64_t deadline_ns) {
+        return io.arm(fd, events, waiter, deadline_ns);
+    }
+    // Makes `waiter` ready from any thread.
+    void schedule(rt::Waiter* waiter) {
+        if (run_queue.push(waiter)) inbox.wake();
+    }
+};
+
+// The worker running the calling thread.
+Worker& this_worker();
+
+// Starts `count` workers (1 … kMaxWorkers). Heap ids 1 … count are theirs (0 is the main
+// thread's). Returns 0 or -errno; `workers` receives the array.
+int start_workers(int count, ConnectionHandler handler, Worker** workers);
+
+}  // namespace ex

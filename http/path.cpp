@@ -1,0 +1,76 @@
+// http/path.cpp — see path.h.
+#include "http/path.h"
+
+namespace http {
+namespace {
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+}  // namespace
+
+PathResult normalize_path(std::string_view target, char* out) {
+    PathResult r{400, false, false, 0};
+    // absolute-form: skip "scheme://authority" (RFC 9112 §3.2.2).
+    if (!target.empty() && target[0] != '/') {
+        const std::size_t scheme_end = target.find("://");
+        if (scheme_end == std::string_view::npos) return r;
+        const std::size_t path = target.find('/', scheme_end + 3);
+        target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+    }
+    if (target.empty()) return r;
+    const std::size_t query = target.find_first_of("?#");
+    if (query != std::string_view::npos) target = target.substr(0, query);
+
+    std::size_t len = 0;        // bytes of out in use
+    std::size_t seg_start = 0;  // where the current segment's bytes begin in out
+    std::size_t i = 1;          // target[0] is the leading '/'
+    for (;;) {
+        const bool at_end = i >= target.size();
+        char c = 0;
+        if (!at_end) {
+            c = target[i++];
+            if (c == '%') {
+                if (i + 2 > target.size()) return r;
+                const int hi = hex_value(target[i]), lo = hex_value(target[i + 1]);
+                if (hi < 0 || lo < 0) return r;
+                c = static_cast<char>(hi << 4 | lo);
+                i += 2;
+                if (c == 0) return r;
+            }
+        }
+        if (!at_end && c != '/') {
+            out[len++] = c;
+            continue;
+        }
+        // A segment ended (at a '/', decoded or literal, or at the end of the path).
+        const std::string_view seg(out + seg_start, len - seg_start);
+        if (seg.empty() || seg == ".") {
+            len = seg_start;
+        } else if (seg == "..") {
+            if (seg_start == 0) return r;  // would climb above the root
+            // Drop this segment and the previous one (and its separating '/').
+            len = seg_start - 1;
+            while (len > 0 && out[len - 1] != '/') --len;
+        } else {
+            out[len++] = '/';
+        }
+        seg_start = len;
+        if (at_end) {
+            r.trailing_slash = c == 0 && target.size() > 1 && target.back() == '/';
+            break;
+        }
+    }
+    // Every kept segment was followed by a '/'; drop the last one.
+    if (len > 0) --len;
+    out[len] = 0;
+    for (std::size_t k = 0; k < len; ++k)
+        if (out[k] == '.' && (k == 0 || out[k - 1] == '/')) r.hidden = true;
+    r.length = len;
+    r.status = 0;
+    return r;
+}
+
+}  // namespace http

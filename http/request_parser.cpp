@@ -1,0 +1,130 @@
+// http/request_parser.cpp — see request_parser.h.
+#include "http/request_parser.h"
+
+namespace http {
+namespace {
+
+// tchar (RFC 9110 §5.6.2): the characters of a token.
+constexpr bool is_tchar(unsigned char c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+// field-vchar / obs-text / SP / HTAB may appear inside a field value (RFC 9110 §5.5).
+constexpr bool is_value_char(unsigned char c) { return c >= 0x20 ? c != 0x7f : c == '\t'; }
+constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+constexpr ParseResult fail(std::uint16_t status) { return {ParseResult::error, status, 0}; }
+constexpr ParseResult more() { return {ParseResult::incomplete, 0, 0}; }
+
+// Finds the end of the line starting at `pos`. Lines end in CRLF (a bare LF is accepted, as
+// RFC 9112 §2.2 allows); a CR followed by anything else is an error. Returns the index of the
+// terminator's first byte, or npos if the line is not complete yet, or -2 on a bad CR.
+constexpr std::size_t kBadLine = static_cast<std::size_t>(-2);
+std::size_t line_end(std::string_view in, std::size_t pos, std::size_t& next) {
+    for (std::size_t i = pos; i < in.size(); ++i) {
+        if (in[i] == '\n') {
+            next = i + 1;
+            return i;
+        }
+        if (in[i] == '\r') {
+            if (i + 1 == in.size()) return std::string_view::npos;
+            if (in[i + 1] != '\n') return kBadLine;
+            next = i + 2;
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
+}  // namespace
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+bool list_has_token(std::string_view list, std::string_view token) {
+    std::size_t i = 0;
+    while (i < list.size()) {
+        while (i < list.size() && (list[i] == ' ' || list[i] == '\t' || list[i] == ',')) ++i;
+        const std::size_t start = i;
+        while (i < list.size() && list[i] != ',') ++i;
+        std::size_t end = i;
+        while (end > start && (list[end - 1] == ' ' || list[end - 1] == '\t')) --end;
+        if (end > start && equals_ignore_case(list.substr(start, end - start), token)) return true;
+    }
+    return false;
+}
+
+std::string_view Request::header(std::string_view name) const {
+    for (int i = 0; i < header_count; ++i)
+        if (equals_ignore_case(headers[i].name, name)) return headers[i].value;
+    return {};
+}
+
+ParseResult parse_request(std::string_view in, Request& out) {
+    std::size_t pos = 0, next = 0;
+    // RFC 9112 §2.2: ignore empty lines before the request line.
+    while (pos < in.size() && (in[pos] == '\r' || in[pos] == '\n')) {
+        if (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] != '\n') return fail(400);
+        ++pos;
+    }
+    if (pos == in.size()) return more();
+    const std::size_t head_start = pos;
+
+    // request-line = method SP request-target SP HTTP-version
+    std::size_t end = line_end(in, pos, next);
+    if (end == kBadLine) return fail(400);
+    if (end == std::string_view::npos) return in.size() - pos > kMaxRequestLine ? fail(414) : more();
+    if (end - pos > kMaxRequestLine) return fail(414);
+    const std::string_view line = in.substr(pos, end - pos);
+    std::size_t i = 0;
+    while (i < line.size() && is_tchar(static_cast<unsigned char>(line[i]))) ++i;
+    if (i == 0 || i == line.size() || line[i] != ' ') return fail(400);
+    out.method = line.substr(0, i);
+    const std::size_t target_start = ++i;
+    while (i < line.size() && static_cast<unsigned char>(line[i]) > 0x20 && line[i] != 0x7f) ++i;
+    if (i == target_start || i == line.size() || line[i] != ' ') return fail(400);
+    out.target = line.substr(target_start, i - target_start);
+    const std::string_view version = line.substr(i + 1);
+    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+        version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
+        return fail(400);
+    if (version[5] != '1') return fail(505);
+    out.version_minor = version[7] - '0';
+    pos = next;
+
+    // *( field-line CRLF ) CRLF
+    out.header_count = 0;
+    for (;;) {
+        end = line_end(in, pos, next);
+        if (end == kBadLine) return fail(400);
+        if (end == std::string_view::npos) return in.size() - head_start > kMaxHeadBytes ? fail(431) : more();
+        if (next - head_start > kMaxHeadBytes) return fail(431);
+        if (end == pos) return {ParseResult::complete, 0, static_cast<std::uint32_t>(next)};
+        const std::string_view field = in.substr(pos, end - pos);
+        pos = next;
+        // obs-fold (a line starting with whitespace) is rejected (RFC 9112 §5.2).
+        std::size_t colon = 0;
+        while (colon < field.size() && is_tchar(static_cast<unsigned char>(field[colon]))) ++colon;
+        // No whitespace between name and colon (RFC 9112 §5.1), and a non-empty name.
+        if (colon == 0 || colon == field.size() || field[colon] != ':') return fail(400);
+        std::size_t v = colon + 1, v_end = field.size();
+        for (std::size_t k = v; k < v_end; ++k)
+            if (!is_value_char(static_cast<unsigned char>(field[k]))) return fail(400);
+        while (v < v_end && (field[v] == ' ' || field[v] == '\t')) ++v;
+        while (v_end > v && (field[v_end - 1] == ' ' || field[v_end - 1] == '\t')) --v_end;
+        if (out.header_count == kMaxHeaders) return fail(431);
+        out.headers[out.header_count++] = {field.substr(0, colon), field.substr(v, v_end - v)};
+    }
+}
+
+}  // namespace http

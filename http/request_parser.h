@@ -1,0 +1,51 @@
+// http/request_parser.h — an incremental, zero-copy HTTP/1.x request-head parser (RFC 9112).
+//
+// Pure function over a byte span, after picohttpparser's phr_parse_request: it either finds a
+// complete head (request line + header fields + empty line) at the start of `input` and reports
+// how many bytes it used, or says it needs more, or rejects the head with the status to answer.
+// The Request it fills points into `input`; nothing is copied or allocated. Calling it again on
+// a longer buffer is how a head split across reads is handled; the bytes after `consumed` are
+// the next pipelined request (or a body), never guessed from how the buffer ends.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace http {
+
+inline constexpr std::size_t kMaxRequestLine = 8 * 1024;  // longer: 414
+inline constexpr std::size_t kMaxHeadBytes = 16 * 1024;   // request line + fields; longer: 431
+inline constexpr int kMaxHeaders = 100;                   // more: 431
+
+struct Header {
+    std::string_view name, value;  // value without surrounding whitespace
+};
+
+struct Request {
+    std::string_view method;
+    std::string_view target;
+    int version_minor = 1;  // HTTP/1.<minor>
+    int header_count = 0;
+    Header headers[kMaxHeaders];
+
+    // The first field named `name` (case-insensitive), or an empty view with a null data().
+    std::string_view header(std::string_view name) const;
+};
+
+struct ParseResult {
+    enum Kind : std::uint8_t { complete, incomplete, error };
+    Kind kind;
+    std::uint16_t status;    // with error: 400, 414, 431 or 505
+    std::uint32_t consumed;  // with complete: bytes of the head, empty line included
+};
+
+ParseResult parse_request(std::string_view input, Request& out);
+
+// ASCII case-insensitive equality.
+bool equals_ignore_case(std::string_view a, std::string_view b);
+// True if the comma-separated token list `list` contains `token` (case-insensitive), as in
+// "Connection: keep-alive, Upgrade".
+bool list_has_token(std::string_view list, std::string_view token);
+
+}  // namespace http

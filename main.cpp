@@ -1,0 +1,177 @@
+// main.cpp — the command line and the wiring: memory, limits, the document root, the log, the
+// listening socket, the workers; then the main thread becomes the acceptor.
+#include <cstdint>
+#include <string_view>
+
+#include "executor/worker.h"
+#include "http/server.h"
+#include "net/address.h"
+#include "net/socket.h"
+#include "runtime/acceptor.h"
+#include "runtime/clock.h"
+#include "runtime/log.h"
+#include "runtime/memory.h"
+#include "runtime/start.h"
+#include "sys/syscall.h"
+#include "websocket/session.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;    // a bad command line
+constexpr int kExitFailure = 1;  // the environment refused (port in use, log unwritable, …)
+constexpr int kListenBacklog = 4096;
+
+constexpr std::string_view kUsage =
+    "usage: async-nostd WORKERS IP PORT [options]\n"
+    "\n"
+    "Serves the files under a directory over HTTP/1.1 and echoes WebSocket messages on /ws.\n"
+    "\n"
+    "  WORKERS       worker threads, 1-256 (one more thread accepts connections)\n"
+    "  IP            IPv4 address to listen on, e.g. 127.0.0.1 or 0.0.0.0\n"
+    "  PORT          TCP port, 1-65535\n"
+    "\n"
+    "options:\n"
+    "  --root DIR    directory to serve (default: www)\n"
+    "  --log FILE    log file, appended to; - for standard error (default: /tmp/async-nostd.log)\n"
+    "  --help        show this help and exit\n";
+
+void write_all(int fd, std::string_view s) {
+    while (!s.empty()) {
+        const long n = sys::write(fd, s.data(), s.size());
+        if (n <= 0) return;
+        s.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+std::string_view errno_text(int err) {
+    switch (-err) {
+    case sys::ENOENT: return "no such file or directory";
+    case sys::ENOTDIR: return "not a directory";
+    case sys::EACCES: return "permission denied";
+    case sys::EPERM: return "operation not permitted";
+    case sys::EADDRINUSE: return "address already in use";
+    case sys::EADDRNOTAVAIL: return "address not available on this machine";
+    case sys::ENOMEM: return "out of memory";
+    case sys::EMFILE: return "too many open files";
+    case sys::ENOSPC: return "no space left on device";
+    default: return "system error";
+    }
+}
+
+// Prints "async-nostd: <a><b><c>" (and ": <errno text>" if err < 0) as one line; returns `code`.
+int fail(int code, std::string_view a, std::string_view b = "", std::string_view c = "", int err = 0) {
+    rt::FixedWriter<1024> w;
+    w.put("async-nostd: ").put(a).put(b).put(c);
+    if (err < 0) w.put(": ").put(errno_text(err)).put(" (errno ").put_int(-err).put(')');
+    if (code == kExitUsage) w.put(" (see --help)");
+    w.put('\n');
+    write_all(2, w.view());
+    return code;
+}
+
+struct Options {
+    int workers = 0;
+    std::uint8_t ip[4] = {};
+    std::string_view ip_text;
+    std::uint16_t port = 0;
+    const char* root = "www";
+    const char* log = "/tmp/async-nostd.log";
+};
+
+bool parse_workers(std::string_view s, int& out) {
+    if (s.empty() || s.size() > 3) return false;
+    int v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    out = v;
+    return v >= 1 && v <= ex::kMaxWorkers;
+}
+
+// Returns -1 to go on, or an exit code.
+int parse_args(int argc, char** argv, Options& o) {
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            write_all(1, kUsage);
+            return 0;
+        }
+        if (arg == "--root" || arg == "--log") {
+            if (i + 1 == argc) return fail(kExitUsage, arg, " needs a value");
+            (arg == "--root" ? o.root : o.log) = argv[++i];
+            continue;
+        }
+        if (arg.size() > 1 && arg[0] == '-') return fail(kExitUsage, "unknown option '", arg, "'");
+        switch (positional++) {
+        case 0:
+            if (!parse_workers(arg, o.workers)) return fail(kExitUsage, "WORKERS must be a number from 1 to 256, not '", arg, "'");
+            break;
+        case 1:
+            if (!net::parse_ipv4(arg, o.ip)) return fail(kExitUsage, "IP must be an IPv4 address like 127.0.0.1, not '", arg, "'");
+            o.ip_text = arg;
+            break;
+        case 2:
+            if (!net::parse_port(arg, o.port)) return fail(kExitUsage, "PORT must be a number from 1 to 65535, not '", arg, "'");
+            break;
+        default:
+            return fail(kExitUsage, "unexpected argument '", arg, "'");
+        }
+    }
+    if (positional < 3) return fail(kExitUsage, "missing arguments: WORKERS IP PORT");
+    return -1;
+}
+
+// The server may hold many sockets: take the whole open-file allowance the hard limit permits.
+void raise_fd_limit() {
+    sys::rlimit lim;
+    if (sys::prlimit(sys::RLIMIT_NOFILE, nullptr, &lim) == 0 && lim.cur < lim.max) {
+        lim.cur = lim.max;
+        sys::prlimit(sys::RLIMIT_NOFILE, &lim, nullptr);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (const int r = rt::memory_init(rt::kDefaultArenaBytes); r < 0)
+        return fail(kExitFailure, "cannot reserve the heap", "", "", r);
+    rt::memory_attach_thread(0);
+
+    Options o;
+    if (const int code = parse_args(argc, argv, o); code >= 0) return code;
+
+    const int root_fd = sys::openat(sys::AT_FDCWD, o.root, sys::O_PATH | sys::O_DIRECTORY | sys::O_CLOEXEC);
+    if (root_fd < 0) return fail(kExitUsage, "cannot use root '", o.root, "'", root_fd);
+    if (const int r = rt::log_open(o.log); r < 0) return fail(kExitFailure, "cannot open log '", o.log, "'", r);
+
+    raise_fd_limit();
+    // A peer that closes while we write must cost an EPIPE, not the process.
+    const sys::kernel_sigaction ignore{sys::SIG_IGN, 0, nullptr, 0};
+    sys::rt_sigaction(sys::SIGPIPE, &ignore, nullptr);
+
+    const int listen_fd = net::listen_tcp(o.ip, o.port, kListenBacklog);
+    if (listen_fd < 0) {
+        rt::FixedWriter<32> port;
+        port.put(':').put_uint(o.port);
+        return fail(kExitFailure, "cannot listen on ", o.ip_text, port.view(), listen_fd);
+    }
+
+    http::configure({root_fd, "/ws", ws::upgrade});
+    ex::Worker* workers = nullptr;
+    if (const int r = ex::start_workers(o.workers, http::on_connection, &workers); r < 0)
+        return fail(kExitFailure, "cannot start the workers", "", "", r);
+
+    {
+        rt::clock_refresh();
+        rt::LogLine line("start");
+        line.put(" workers=").put_int(o.workers).put(" listen=").put(o.ip_text).put(':').put_uint(o.port);
+        line.put(" root=").put(o.root).put(" pid=").put_int(sys::getpid());
+    }
+    rt::Inbox* inboxes[ex::kMaxWorkers];
+    for (int i = 0; i < o.workers; ++i) inboxes[i] = &workers[i].inbox;
+    const int r = rt::run_acceptor(listen_fd, inboxes, o.workers);
+    rt::LogLine("error").put("acceptor stopped (errno ").put_int(-r).put(')');
+    return kExitFailure;
+}

@@ -1,0 +1,54 @@
+// net/socket.h — sockets for coroutines: every operation tries the system call first and only on
+// -EAGAIN parks the task in its worker's IO registry until the socket is ready or the deadline
+// (monotonic ns, rt::kNoDeadline for none) passes. Results are byte counts or negative errno;
+// a passed deadline is -ETIMEDOUT.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+
+#include "executor/task.h"
+#include "executor/worker.h"
+#include "runtime/format.h"
+#include "sys/kernel.h"
+
+namespace net {
+
+// Opens a listening TCP socket on addr:port (SO_REUSEADDR, backlog `backlog`). Returns the fd
+// or -errno.
+int listen_tcp(const std::uint8_t addr[4], std::uint16_t port, int backlog);
+
+// "a.b.c.d:port" for a peer address.
+void put_peer(rt::Writer& w, const sys::sockaddr_any& peer);
+
+// Suspends until `fd` has `events` or the deadline passes: 0 or -ETIMEDOUT (-ENOMEM if the
+// registry could not grow).
+struct WaitReady {
+    int fd;
+    short events;
+    std::int64_t deadline;
+    rt::Waiter waiter{};
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+        waiter.handle = h;
+        if (ex::this_worker().arm(fd, events, &waiter, deadline)) return true;
+        waiter.result = ex::kAllocFailed;
+        return false;
+    }
+    int await_resume() const noexcept { return waiter.result; }
+};
+
+// Some bytes (> 0), 0 at end of stream, or -errno.
+ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline);
+
+// Writes every byte described by iov (which it updates as it goes). Total written or -errno.
+// `more` (MSG_MORE) holds a short tail back for what follows, e.g. a sendfile body, so a response
+// head and body leave in one segment.
+ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t deadline, bool more = false);
+
+// Sends `count` bytes of `file` from `offset` with sendfile(2). Bytes sent or -errno.
+ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t deadline);
+
+}  // namespace net

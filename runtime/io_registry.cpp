@@ -1,0 +1,84 @@
+// runtime/io_registry.cpp — see io_registry.h.
+#include "runtime/io_registry.h"
+
+
+#include "runtime/clock.h"
+#include "runtime/memory.h"
+#include "sys/syscall.h"
+
+namespace rt {
+
+bool IoRegistry::init(int wake_fd) {
+    if (!grow()) return false;
+    fds_[0] = {wake_fd, sys::POLLIN, 0};
+    waiters_[0] = nullptr;
+    deadlines_[0] = kNoDeadline;
+    count_ = 1;
+    return true;
+}
+
+bool IoRegistry::grow() {
+    const int capacity = capacity_ ? capacity_ * 2 : 64;
+    auto* fds = static_cast<sys::pollfd*>(mem_alloc(capacity * sizeof(sys::pollfd)));
+    auto* waiters = static_cast<Waiter**>(mem_alloc(capacity * sizeof(Waiter*)));
+    auto* deadlines = static_cast<std::int64_t*>(mem_alloc(capacity * sizeof(std::int64_t)));
+    if (!fds || !waiters || !deadlines) {
+        mem_free(fds), mem_free(waiters), mem_free(deadlines);
+        return false;
+    }
+    if (count_) {
+        __builtin_memcpy(fds, fds_, count_ * sizeof *fds);
+        __builtin_memcpy(waiters, waiters_, count_ * sizeof *waiters);
+        __builtin_memcpy(deadlines, deadlines_, count_ * sizeof *deadlines);
+    }
+    mem_free(fds_), mem_free(waiters_), mem_free(deadlines_);
+    fds_ = fds, waiters_ = waiters, deadlines_ = deadlines, capacity_ = capacity;
+    return true;
+}
+
+bool IoRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
+    if (count_ == capacity_ && !grow()) return false;
+    fds_[count_] = {fd, events, 0};
+    waiters_[count_] = waiter;
+    deadlines_[count_] = deadline_ns;
+    ++count_;
+    return true;
+}
+
+void IoRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready) {
+    std::int64_t wait = max_wait_ns;
+    for (int i = 1; i < count_; ++i)
+        if (deadlines_[i] - now_ns < wait) wait = deadlines_[i] - now_ns;
+    if (wait < 0) wait = 0;
+    const sys::timespec timeout{wait / 1'000'000'000, wait % 1'000'000'000};
+
+    const int n = sys::ppoll(fds_, count_, &timeout);
+    if (n > 0 && fds_[0].revents) {
+        std::uint64_t counter;
+        sys::read(fds_[0].fd, &counter, sizeof counter);  // reset; the caller drains its inbox next
+    }
+    const std::int64_t now = clock_refresh().monotonic_ns;
+    // One pass: finished entries leave by swap-remove (the last entry moves into slot i, which
+    // is then examined again).
+    for (int i = 1; i < count_;) {
+        int result;
+        if (n > 0 && fds_[i].revents)
+            result = 0;
+        else if (deadlines_[i] <= now)
+            result = -sys::ETIMEDOUT;
+        else {
+            ++i;
+            continue;
+        }
+        Waiter* w = waiters_[i];
+        w->result = result;
+        w->next = ready;
+        ready = w;
+        --count_;
+        fds_[i] = fds_[count_];
+        waiters_[i] = waiters_[count_];
+        deadlines_[i] = deadlines_[count_];
+    }
+}
+
+}  // namespace rt

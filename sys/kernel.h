@@ -1,0 +1,135 @@
+// sys/kernel.h — the x86-64 Linux ABI this program speaks: syscall numbers, constants and the
+// kernel's own struct layouts (not glibc's, where they differ: sigaction, stat).
+//
+// Only freestanding code includes this; hosted tests of pure code never need it, so the names
+// here (EAGAIN, O_RDONLY, …) cannot collide with libc's macros.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sys {
+
+namespace nr {
+inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprotect = 10,
+                      munmap = 11, rt_sigaction = 13, writev = 20, nanosleep = 35, getpid = 39,
+                      sendfile = 40, socket = 41, sendto = 44, recvfrom = 45, sendmsg = 46, shutdown = 48,
+                      bind = 49, listen = 50, setsockopt = 54, clone = 56, exit = 60,
+                      arch_prctl = 158, futex = 202, clock_gettime = 228, exit_group = 231,
+                      openat = 257, ppoll = 271, accept4 = 288, eventfd2 = 290, prlimit64 = 302,
+                      openat2 = 437;
+}
+
+// errno values (asm-generic/errno-base.h, errno.h)
+inline constexpr int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, ENOMEM = 12,
+                     EACCES = 13, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
+                     EMFILE = 24, ENOSPC = 28, EPIPE = 32, ENAMETOOLONG = 36, ELOOP = 40,
+                     EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
+                     ENOBUFS = 105, ETIMEDOUT = 110, EXDEV = 18;
+
+// open(2)
+inline constexpr int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0100, O_APPEND = 02000,
+                     O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000,
+                     O_CLOEXEC = 02000000, O_PATH = 010000000;
+inline constexpr int AT_FDCWD = -100;
+inline constexpr std::uint64_t RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_BENEATH = 0x08;
+struct open_how {
+    std::uint64_t flags, mode, resolve;
+};
+
+// stat(2), the kernel's x86-64 layout
+struct stat {
+    std::uint64_t st_dev, st_ino, st_nlink;
+    std::uint32_t st_mode, st_uid, st_gid, pad0;
+    std::uint64_t st_rdev;
+    std::int64_t st_size, st_blksize, st_blocks;
+    std::int64_t st_atime_sec, st_atime_nsec, st_mtime_sec, st_mtime_nsec, st_ctime_sec, st_ctime_nsec;
+    std::int64_t unused[3];
+};
+inline constexpr std::uint32_t S_IFMT = 0170000, S_IFDIR = 0040000, S_IFREG = 0100000;
+
+struct iovec {
+    const void* base;
+    std::size_t len;
+};
+struct msghdr {
+    void* name;
+    unsigned namelen;
+    iovec* iov;
+    std::size_t iovlen;
+    void* control;
+    std::size_t controllen;
+    int flags;
+};
+struct timespec {
+    long sec, nsec;
+};
+inline constexpr int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
+
+// sockets
+inline constexpr int AF_INET = 2, AF_INET6 = 10;
+inline constexpr int SOCK_STREAM = 1, SOCK_NONBLOCK = 04000, SOCK_CLOEXEC = 02000000;
+inline constexpr int SOL_SOCKET = 1, SO_REUSEADDR = 2, IPPROTO_TCP = 6, TCP_NODELAY = 1;
+inline constexpr int MSG_NOSIGNAL = 0x4000, MSG_MORE = 0x8000, SHUT_WR = 1;
+struct sockaddr_in {
+    std::uint16_t family, port;  // port in network byte order
+    std::uint8_t addr[4];
+    std::uint8_t zero[8];
+};
+struct sockaddr_in6 {
+    std::uint16_t family, port;
+    std::uint32_t flowinfo;
+    std::uint8_t addr[16];
+    std::uint32_t scope_id;
+};
+union sockaddr_any {
+    std::uint16_t family;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+};
+
+// poll(2)
+struct pollfd {
+    int fd;
+    short events, revents;
+};
+inline constexpr short POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+
+// mmap(2)
+inline constexpr int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
+inline constexpr int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000,
+                     MAP_STACK = 0x20000;
+
+// clone(2)
+inline constexpr unsigned long CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400,
+                               CLONE_SIGHAND = 0x800, CLONE_THREAD = 0x10000,
+                               CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000,
+                               CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000;
+
+// misc
+inline constexpr int EFD_NONBLOCK = 04000, EFD_CLOEXEC = 02000000;
+inline constexpr int RLIMIT_NOFILE = 7;
+struct rlimit {
+    std::uint64_t cur, max;
+};
+inline constexpr int ARCH_SET_FS = 0x1002;
+inline constexpr int FUTEX_WAIT = 0;
+inline constexpr int SIGHUP = 1, SIGINT = 2, SIGPIPE = 13, SIGTERM = 15;
+// The kernel's struct sigaction (not glibc's): handler, flags, restorer, one 64-bit mask.
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    std::uint64_t mask;
+};
+inline void (*const SIG_IGN)(int) = reinterpret_cast<void (*)(int)>(1);
+
+// auxv / ELF
+inline constexpr unsigned long AT_NULL = 0, AT_PHDR = 3, AT_PHNUM = 5;
+inline constexpr std::uint32_t PT_TLS = 7;
+struct Elf64_Phdr {
+    std::uint32_t type, flags;
+    std::uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+
+}  // namespace sys
