@@ -70,6 +70,13 @@ void log_access(const Connection& conn, const Request* req, int status, std::uin
     line.put('"');
 }
 
+void log_error(const Connection& conn, std::string_view what, long err) {
+    rt::LogLine line("error");
+    line.put(" client=");
+    net::put_peer(line, conn.peer);
+    line.put(" worker=").put_int(ex::this_worker().index).put(' ').put(what).put(" (errno ").put_int(-err).put(')');
+}
+
 // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
 bool wants_keep_alive(const Request& req) {
     const std::string_view c = req.header("Connection");
@@ -105,7 +112,8 @@ ex::Task<int> serve_file(Connection& conn, const Request& req, bool keep_alive) 
     int status = p.status ? p.status : p.hidden ? 404 : 0;
     sys::stat st{};
     if (!status) {
-        const sys::open_how how{sys::O_RDONLY | sys::O_CLOEXEC, 0,
+        // O_NONBLOCK: opening a FIFO someone left under the root must not block the worker.
+        const sys::open_how how{sys::O_RDONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0,
                                 sys::RESOLVE_BENEATH | sys::RESOLVE_NO_MAGICLINKS};
         file = sys::openat2(config.root_fd, p.length ? path : ".", &how);
         if (file >= 0 && sys::fstat(file, &st) == 0 && (st.st_mode & sys::S_IFMT) == sys::S_IFDIR) {
@@ -202,6 +210,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             const long n = co_await net::recv(fd, conn.buf + conn.len, kReadBufferBytes - conn.len,
                                               idle ? deadline_in(kKeepAliveTimeoutNs) : head_deadline);
             if (n == -sys::ETIMEDOUT && !idle) co_await send_simple(conn, nullptr, 408, "", "", true);
+            if (n < 0 && n != -sys::ETIMEDOUT) log_error(conn, "receive failed", n);
             if (n <= 0) break;
             conn.len += static_cast<std::size_t>(n);
             continue;
@@ -214,6 +223,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         }
         head_deadline = 0;
         const int keep = co_await answer(conn, *req, pr.consumed);
+        if (keep < 0) log_error(conn, "response cut short", keep);
         if (keep <= 0) break;
         // Keep whatever follows the head: the next pipelined request.
         conn.len -= pr.consumed;

@@ -50,8 +50,8 @@ void log_flush() {
 
 LogLine::LogLine(std::string_view event) : Writer(storage_, sizeof storage_ - 4) {
     if (event.empty()) return;
-    const std::int64_t now = thread_clock().wall_seconds;
-    put_iso_time(*this, now ? now : clock_refresh().wall_seconds);
+    // A worker's clock was read this loop turn; other threads read it now.
+    put_iso_time(*this, batch.data ? thread_clock().wall_seconds : clock_refresh().wall_seconds);
     put(' ').put(event);
 }
 
