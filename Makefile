@@ -26,7 +26,7 @@ LDFLAGS   := -nostdlib -static -no-pie -s -Wl,--gc-sections -Wl,-T,linker.ld -Wl
 $(BUILD)/sys/mem.o: CXXFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns
 
 # Pure code, also built hosted for unit tests and fuzzers.
-PURE_SRCS := runtime/heap.cpp runtime/civil_time.cpp net/address.cpp http/request_parser.cpp http/path.cpp \
+PURE_SRCS := http/body.cpp runtime/heap.cpp runtime/civil_time.cpp net/address.cpp http/request_parser.cpp http/path.cpp \
              http/mime.cpp http/response.cpp websocket/sha1.cpp websocket/base64.cpp websocket/frame.cpp
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -1368,3 +1368,76 @@ def test_5000_connections(server4):
         for s in socks:
             s.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, old)
+
+
+# --------------------------------------------------------------------------
+# 13. Request bodies: framed strictly (RFC 9112 §6), read and discarded
+# --------------------------------------------------------------------------
+
+def _raw_exchange(c, raw, methods):
+    """Sends raw bytes on client c and reads one response per method, in order."""
+    c.sock.sendall(raw)
+    out = []
+    for m in methods:
+        c.parser.expect(m)
+        out.append(c.read())
+    return out
+
+
+@pytest.mark.parametrize("body", [
+    b"Content-Length: 5\r\n\r\nhello",
+    b"Content-Length: 5, 5\r\n\r\nhello",
+    b"Transfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\n\r\n",
+    b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n",
+], ids=["length", "length-list", "chunked-ext", "chunked-trailer"])
+def test_body_is_skipped_before_next_request(server4, body):
+    """A request body is consumed exactly, so the pipelined request after it is answered."""
+    with HttpClient(server4.port) as c:
+        raw = b"POST /notes.txt HTTP/1.1\r\nHost: x\r\n" + body + build_request("GET", "/notes.txt", server4.port)
+        post, get = _raw_exchange(c, raw, ["POST", "GET"])
+        assert post.status == 405 and post.get("Allow") == "GET, HEAD"
+        check_file_response(get, "/notes.txt")
+
+
+def test_body_split_across_writes(server4):
+    """A body arriving in pieces, slower than the head, is still skipped exactly."""
+    with HttpClient(server4.port) as c:
+        c.sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab")
+        time.sleep(0.2)
+        c.sock.sendall(b"cd\r\n0\r")
+        time.sleep(0.2)
+        (post, get) = _raw_exchange(c, b"\n\r\n" + build_request("GET", "/style.css", server4.port), ["POST", "GET"])
+        assert post.status == 405
+        check_file_response(get, "/style.css")
+
+
+@pytest.mark.parametrize("head,status", [
+    (b"GET / HTTP/1.1\r\n\r\n", 400),                                         # no Host in 1.1
+    (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),                  # two Hosts
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5x\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n", 413),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n", 413),
+], ids=["no-host", "two-hosts", "bad-length", "two-lengths", "length-and-chunked", "bad-chunk",
+        "unknown-coding", "length-over-limit", "chunk-over-limit"])
+def test_bad_framing_rejected_and_closed(server4, head, status):
+    """Framing in doubt: the right status, then the connection closes; the server stays healthy."""
+    with HttpClient(server4.port) as c:
+        (resp,) = _raw_exchange(c, head, ["POST"])
+        assert resp.status == status
+        assert c.wait_closed(2.0), "connection left open after a framing error"
+    with HttpClient(server4.port) as c:
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+
+
+def test_body_at_limit_accepted(server4):
+    """A body of exactly the limit (1 MiB) is read and the connection stays usable."""
+    with HttpClient(server4.port) as c:
+        body = b"x" * (1024 * 1024)
+        raw = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        (resp,) = _raw_exchange(c, raw, ["POST"])
+        assert resp.status == 405
+        check_file_response(c.request("GET", "/data.json"), "/data.json")

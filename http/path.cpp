@@ -17,8 +17,9 @@ PathResult normalize_path(std::string_view target, char* out) {
     if (!target.empty() && target[0] != '/') {
         const std::size_t scheme_end = target.find("://");
         if (scheme_end == std::string_view::npos) return r;
-        const std::size_t path = target.find('/', scheme_end + 3);
-        target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+        // The authority ends at the first '/', '?' or '#'; without a '/' the path is empty.
+        const std::size_t end = target.find_first_of("/?#", scheme_end + 3);
+        target = end == std::string_view::npos || target[end] != '/' ? std::string_view("/") : target.substr(end);
     }
     if (target.empty()) return r;
     const std::size_t query = target.find_first_of("?#");

@@ -83,7 +83,11 @@ ParseResult parse_request(std::string_view in, Request& out) {
     // request-line = method SP request-target SP HTTP-version
     std::size_t end = line_end(in, pos, next);
     if (end == kBadLine) return fail(400);
-    if (end == std::string_view::npos) return in.size() - pos > kMaxRequestLine ? fail(414) : more();
+    if (end == std::string_view::npos) {
+        // Not complete yet: everything received is request line, save a CR whose LF is coming.
+        const std::size_t seen = in.size() - pos - (in.back() == '\r' ? 1 : 0);
+        return seen > kMaxRequestLine ? fail(414) : more();
+    }
     if (end - pos > kMaxRequestLine) return fail(414);
     const std::string_view line = in.substr(pos, end - pos);
     std::size_t i = 0;

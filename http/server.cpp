@@ -2,6 +2,7 @@
 #include "http/server.h"
 
 #include "executor/worker.h"
+#include "http/body.h"
 #include "http/mime.h"
 #include "http/path.h"
 #include "http/response.h"
@@ -82,13 +83,6 @@ bool wants_keep_alive(const Request& req) {
     const std::string_view c = req.header("Connection");
     if (req.version_minor >= 1) return !list_has_token(c, "close");
     return list_has_token(c, "keep-alive");
-}
-
-// A body we do not read makes the rest of the stream unparseable, so such a connection is closed
-// after the response. (Reading and discarding bodies comes with full RFC 9112 framing.)
-bool has_body(const Request& req) {
-    const std::string_view cl = req.header("Content-Length");
-    return req.header("Transfer-Encoding").data() || (cl.data() && cl != "0");
 }
 
 std::string_view path_of(std::string_view target) {
@@ -173,7 +167,7 @@ ex::Task<int> serve_file(Connection& conn, const Request& req, bool keep_alive) 
 
 // Answers one parsed request. Returns 1 to keep the connection, 0 to close it, or -errno.
 ex::Task<int> answer(Connection& conn, const Request& req, std::size_t head_bytes) {
-    const bool keep_alive = wants_keep_alive(req) && !has_body(req);
+    const bool keep_alive = wants_keep_alive(req);
     if (config.upgrade && path_of(req.target) == config.upgrade_path) {
         co_await config.upgrade(conn, req, head_bytes);
         co_return 0;
@@ -188,6 +182,42 @@ ex::Task<int> answer(Connection& conn, const Request& req, std::size_t head_byte
     const bool keep = keep_alive && status != 501;
     const long r = co_await send_simple(conn, &req, status, allow, "", !keep);
     co_return r < 0 ? static_cast<int>(r) : keep;
+}
+
+// Reads past the request body that follows the head at conn.buf[head_end], keeping the head
+// intact (the Request points into it). On success `next` is where the following request starts.
+// Returns 0, an HTTP status for a bad or oversized body, or -errno.
+ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFraming& framing, std::size_t& next) {
+    std::size_t pos = head_end;
+    std::uint64_t left = framing.length;
+    ChunkedDecoder chunked;
+    const std::int64_t deadline = deadline_in(kBodyTimeoutNs);
+    for (;;) {
+        const std::size_t avail = conn.len - pos;
+        if (framing.kind == BodyFraming::sized) {
+            const std::size_t take = avail < left ? avail : static_cast<std::size_t>(left);
+            pos += take, left -= take;
+            if (left == 0) break;
+        } else {
+            const auto r = chunked.feed(conn.buf + pos, avail);
+            if (r.status) co_return r.status;
+            pos += r.consumed;
+            if (r.done) break;
+        }
+        // Everything after the head is body and has been accounted for: drop it, read more.
+        conn.len = pos = head_end;
+        const long n = co_await net::recv(conn.fd, conn.buf + head_end, kReadBufferBytes - head_end, deadline);
+        if (n <= 0) co_return n == 0 ? -sys::ECONNRESET : static_cast<int>(n);
+        conn.len += static_cast<std::size_t>(n);
+    }
+    next = pos;
+    co_return 0;
+}
+
+ex::Task<long> send_error(Connection& conn, const Request* req, int status) {
+    rt::FixedWriter<256> body;
+    put_error_body(body, status);
+    co_return co_await send_simple(conn, req, status, "Content-Type: text/html; charset=utf-8\r\n", body.view(), true);
 }
 
 ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
@@ -216,18 +246,28 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             continue;
         }
         if (pr.kind == ParseResult::error) {
-            rt::FixedWriter<256> body;
-            put_error_body(body, pr.status);
-            co_await send_simple(conn, nullptr, pr.status, "Content-Type: text/html; charset=utf-8\r\n", body.view(), true);
+            co_await send_error(conn, nullptr, pr.status);
             break;
         }
         head_deadline = 0;
+        const BodyFraming framing = check_framing(*req);
+        if (framing.status) {
+            co_await send_error(conn, req, framing.status);
+            break;
+        }
+        std::size_t next = pr.consumed;
+        if (framing.kind != BodyFraming::none) {
+            const int r = co_await discard_body(conn, pr.consumed, framing, next);
+            if (r > 0) co_await send_error(conn, req, r);
+            if (r < 0) log_error(conn, "request body cut short", r);
+            if (r != 0) break;
+        }
         const int keep = co_await answer(conn, *req, pr.consumed);
         if (keep < 0) log_error(conn, "response cut short", keep);
         if (keep <= 0) break;
-        // Keep whatever follows the head: the next pipelined request.
-        conn.len -= pr.consumed;
-        __builtin_memmove(conn.buf, conn.buf + pr.consumed, conn.len);
+        // Keep whatever follows the request: the next pipelined one.
+        conn.len -= next;
+        __builtin_memmove(conn.buf, conn.buf + next, conn.len);
     }
     if (!conn.buf || !req) rt::LogLine("error").put("connection refused: out of memory");
     rt::mem_free(req);

@@ -17,7 +17,9 @@ inline constexpr std::int64_t kSecond = 1'000'000'000;
 inline constexpr std::int64_t kKeepAliveTimeoutNs = 60 * kSecond;  // idle between requests
 inline constexpr std::int64_t kHeaderTimeoutNs = 10 * kSecond;     // a whole head, not per byte
 inline constexpr std::int64_t kSendTimeoutNs = 60 * kSecond;       // a client that stops reading
-inline constexpr std::size_t kReadBufferBytes = kMaxHeadBytes;
+inline constexpr std::int64_t kBodyTimeoutNs = 60 * kSecond;       // a whole request body
+// A full head plus room to read the body that follows it.
+inline constexpr std::size_t kReadBufferBytes = kMaxHeadBytes + 4096;
 
 struct Connection {
     int fd;

@@ -1,0 +1,118 @@
+// Request body framing (RFC 9112 §6) and the chunked decoder (§7.1).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "http/body.h"
+
+namespace {
+
+using http::BodyFraming;
+using http::ChunkedDecoder;
+
+BodyFraming framing_of(const std::string& head) {
+    static http::Request req;  // large; keep it off the stack
+    const auto r = http::parse_request(head, req);
+    EXPECT_EQ(r.kind, http::ParseResult::complete) << head;
+    return http::check_framing(req);
+}
+
+// Each row: a request head and the framing (or refusal) it must get.
+TEST(Framing, Table) {
+    struct Row {
+        const char* head;
+        BodyFraming::Kind kind;
+        int status;
+        std::uint64_t length;
+    } rows[] = {
+        {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", BodyFraming::none, 0, 0},
+        {"GET / HTTP/1.0\r\n\r\n", BodyFraming::none, 0, 0},                      // 1.0 needs no Host
+        {"GET / HTTP/1.1\r\n\r\n", BodyFraming::none, 400, 0},                    // 1.1 without Host
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", BodyFraming::none, 0, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", BodyFraming::sized, 0, 12},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n", BodyFraming::sized, 0, 7},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7, 7\r\n\r\n", BodyFraming::sized, 0, 7},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7, 8\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5x\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n", BodyFraming::sized, 0, 1048576},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n", BodyFraming::none, 413, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", BodyFraming::chunked, 0, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n", BodyFraming::chunked, 0, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", BodyFraming::none, 501, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", BodyFraming::none, 501, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", BodyFraming::none, 501, 0},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", BodyFraming::none, 400, 0},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", BodyFraming::none, 400, 0},
+    };
+    for (const auto& row : rows) {
+        const BodyFraming f = framing_of(row.head);
+        EXPECT_EQ(f.status, row.status) << row.head;
+        if (row.status == 0) {
+            EXPECT_EQ(f.kind, row.kind) << row.head;
+            EXPECT_EQ(f.length, row.length) << row.head;
+        }
+    }
+}
+
+// A well-formed chunked body ends exactly at its last CRLF, however it is split.
+TEST(Chunked, ValidBodiesAtEverySplit) {
+    const std::string bodies[] = {
+        "0\r\n\r\n",
+        "5\r\nhello\r\n0\r\n\r\n",
+        "5;name=value;x\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
+        "3\r\nabc\r\n0\r\nTrailer-One: 1\r\nTrailer-Two: 2\r\n\r\n",
+        "00000010\r\n0123456789abcdef\r\n0\r\n\r\n",
+    };
+    for (const std::string& body : bodies) {
+        const std::string stream = body + "GET /next HTTP/1.1\r\n";
+        for (std::size_t split = 0; split <= body.size(); ++split) {
+            ChunkedDecoder d;
+            const auto a = d.feed(stream.data(), split);
+            ASSERT_EQ(a.status, 0) << body << " split " << split;
+            std::size_t used = a.consumed;
+            if (!a.done) {
+                ASSERT_EQ(a.consumed, split);
+                const auto b = d.feed(stream.data() + split, stream.size() - split);
+                ASSERT_EQ(b.status, 0) << body << " split " << split;
+                ASSERT_TRUE(b.done) << body << " split " << split;
+                used += b.consumed;
+            }
+            EXPECT_EQ(used, body.size()) << body << " split " << split;
+        }
+    }
+}
+
+// Malformed chunk framing is refused with 400.
+TEST(Chunked, MalformedIs400) {
+    const char* bad[] = {
+        "zz\r\n", "\r\n", "5\nhello\r\n", "5\r\nhelloX\r\n", "5\r\nhello\rX",
+        "1234567890abcdef0\r\n", "5;ext\nhello", "0\r\nbad\ntrailer\r\n\r\n", "-1\r\n",
+    };
+    for (const char* body : bad) {
+        ChunkedDecoder d;
+        const auto r = d.feed(body, std::char_traits<char>::length(body));
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_FALSE(r.done) << body;
+    }
+}
+
+// A chunk or a body over the limit is refused with 413 before its bytes arrive.
+TEST(Chunked, OversizedIs413) {
+    ChunkedDecoder one;
+    const std::string huge = "200000\r\n";  // 2 MiB chunk
+    EXPECT_EQ(one.feed(huge.data(), huge.size()).status, 413);
+
+    ChunkedDecoder many;
+    const std::string chunk = "FFFF\r\n" + std::string(0xFFFF, 'x') + "\r\n";
+    int status = 0;
+    for (int i = 0; i < 40 && status == 0; ++i) status = many.feed(chunk.data(), chunk.size()).status;
+    EXPECT_EQ(status, 413);
+}
+
+}  // namespace
