@@ -1,0 +1,304 @@
+// path_test.cpp: http::normalize_path (http/path.h) — request target to a root-relative file
+// path that cannot climb out of the document root. Table tests of normal and hostile targets,
+// then randomized targets checked against the invariants and an independent reference model.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/path.h"
+
+namespace {
+
+struct Normalized {
+    int status;
+    std::string path;
+    bool trailing_slash, hidden;
+};
+
+// Runs normalize_path into an exactly target.size() + 1 byte heap buffer (the documented
+// requirement), so ASan reports any write past it. Checks length against the NUL on the way.
+Normalized normalize(std::string_view target) {
+    std::unique_ptr<char[]> out(new char[target.size() + 1]);
+    const http::PathResult r = http::normalize_path(target, out.get());
+    Normalized n{r.status, "", r.trailing_slash, r.hidden};
+    if (r.status == 0) {
+        EXPECT_EQ(std::strlen(out.get()), r.length) << target;
+        n.path.assign(out.get(), r.length);
+    }
+    return n;
+}
+
+constexpr int kOk = 0, kBad = 400;
+
+// A table of ordinary and hostile targets: status, path, and the two flags.
+TEST(NormalizePath, Table) {
+    struct Case {
+        std::string target;
+        int status;
+        std::string path;
+        bool trailing_slash = false;
+        bool hidden = false;
+    };
+    const Case cases[] = {
+        // Ordinary.
+        {"/", kOk, ""},
+        {"/a", kOk, "a"},
+        {"/a/b", kOk, "a/b"},
+        {"/index.html", kOk, "index.html"},
+        {"/a/b/c.txt", kOk, "a/b/c.txt"},
+        // Empty and "." segments vanish.
+        {"//", kOk, "", true},
+        {"/a//b", kOk, "a/b"},
+        {"///a///b///", kOk, "a/b", true},
+        {"/a/./b", kOk, "a/b"},
+        {"/./a", kOk, "a"},
+        {"/.", kOk, ""},
+        {"/a/.", kOk, "a"},
+        // ".." removes the previous segment, never more.
+        {"/a/../b", kOk, "b"},
+        {"/a/b/../c", kOk, "a/c"},
+        {"/a/b/../../c", kOk, "c"},
+        {"/a/..", kOk, ""},
+        {"/a/b/..", kOk, "a"},
+        {"/aa/bb/../cc/./../dd", kOk, "aa/dd"},
+        {"/a/.../b", kOk, "a/.../b", false, true},  // "..." is a name (and hidden)
+        {"/a..b/c", kOk, "a..b/c"},
+        // Climbing above the root.
+        {"/..", kBad, ""},
+        {"/../", kBad, ""},
+        {"/../a", kBad, ""},
+        {"/a/../..", kBad, ""},
+        {"/a/../../b", kBad, ""},
+        {"/a/b/../../../c", kBad, ""},
+        {"/./..", kBad, ""},
+        {"//..", kBad, ""},
+        // Percent-encoded dots and slashes are seen for what they are.
+        {"/%2e%2e/x", kBad, ""},
+        {"/%2E%2E/x", kBad, ""},
+        {"/.%2e/x", kBad, ""},
+        {"/%2e./x", kBad, ""},
+        {"/..%2fetc", kBad, ""},
+        {"/..%2Fetc/passwd", kBad, ""},
+        {"/a/%2e%2e%2f%2e%2e%2fetc", kBad, ""},
+        {"/%2e/a", kOk, "a"},
+        {"/a%2fb", kOk, "a/b"},
+        {"/a%2F%2Fb", kOk, "a/b"},
+        {"/a/b%2f..%2f..%2fc", kOk, "c"},
+        // NUL and bad escapes.
+        {"/%00", kBad, ""},
+        {"/a%00.html", kBad, ""},
+        {"/%zz", kBad, ""},
+        {"/%4", kBad, ""},
+        {"/%", kBad, ""},
+        {"/a%", kBad, ""},
+        {"/%g0", kBad, ""},
+        {"/%0g", kBad, ""},
+        {"/%%41", kBad, ""},
+        // Escapes decode to bytes, including UTF-8 and ones that look special.
+        {"/a%20b", kOk, "a b"},
+        {"/%41%62c", kOk, "Abc"},
+        {"/caf%C3%A9.html", kOk, "caf\xc3\xa9.html"},
+        {"/%e6%97%a5%e6%9c%ac/%F0%9F%98%80", kOk, "\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80"},
+        {"/100%25", kOk, "100%"},
+        {"/%2541", kOk, "%41"},  // decoded once only
+        {"/a%3fb", kOk, "a?b"},  // an encoded '?' is part of the name, not a query
+        {"/a%23b", kOk, "a#b"},
+        // Raw UTF-8 passes through untouched.
+        {"/caf\xc3\xa9", kOk, "caf\xc3\xa9"},
+        // Directories: trailing slash is reported.
+        {"/dir/", kOk, "dir", true},
+        {"/a/b/", kOk, "a/b", true},
+        {"/a/./", kOk, "a", true},
+        {"/a/b/../", kOk, "a", true},
+        // Query and fragment are ignored, including what looks like traversal inside them.
+        {"/?q=1", kOk, ""},
+        {"/a?x=/../../etc", kOk, "a"},
+        {"/a/b?", kOk, "a/b"},
+        {"/a#frag", kOk, "a"},
+        {"/dir/?q", kOk, "dir", true},
+        {"/..?x", kBad, ""},
+        // Absolute-form.
+        {"http://host/a/b?x", kOk, "a/b"},
+        {"http://host", kOk, ""},
+        {"http://host/", kOk, ""},
+        {"https://user@host:8080/x/../y", kOk, "y"},
+        {"http://host/../etc/passwd", kBad, ""},
+        {"http://host/%2e%2e/x", kBad, ""},
+        // Hidden: any kept segment starting with '.'.
+        {"/.git/config", kOk, ".git/config", false, true},
+        {"/a/.hidden", kOk, "a/.hidden", false, true},
+        {"/a/%2ehidden", kOk, "a/.hidden", false, true},
+        {"/.well-known/x", kOk, ".well-known/x", false, true},
+        {"/a/.b/", kOk, "a/.b", true, true},
+        {"/a.b/c.d", kOk, "a.b/c.d"},
+        {"/.a/../b", kOk, "b"},  // removed segments do not count
+        // Not origin-form or absolute-form.
+        {"", kBad, ""},
+        {"no-leading-slash", kBad, ""},
+        {"a/b", kBad, ""},
+        {"*", kBad, ""},
+        {"./a", kBad, ""},
+        {"../a", kBad, ""},
+        {"%2fa", kBad, ""},
+        {"\\a", kBad, ""},
+        // Backslashes are ordinary bytes: they neither separate nor climb.
+        {"/a\\b", kOk, "a\\b"},
+        {"/..\\..\\etc", kOk, "..\\..\\etc", false, true},
+        {"/a\\..\\..\\b", kOk, "a\\..\\..\\b"},
+        {"/%5c..%5c", kOk, "\\..\\", false, false},
+    };
+    for (const Case& c : cases) {
+        const Normalized n = normalize(c.target);
+        EXPECT_EQ(n.status, c.status) << testing::PrintToString(c.target);
+        if (c.status != kOk || n.status != kOk) continue;
+        EXPECT_EQ(n.path, c.path) << testing::PrintToString(c.target);
+        EXPECT_EQ(n.trailing_slash, c.trailing_slash) << testing::PrintToString(c.target);
+        EXPECT_EQ(n.hidden, c.hidden) << testing::PrintToString(c.target);
+    }
+}
+
+// In absolute-form the authority ends at the first '/', '?' or '#' (RFC 3986 §3.2): a '/' inside
+// the query must not become the path. "http://host?x=/secret" names the root, not "secret".
+TEST(NormalizePath, AbsoluteFormAuthorityEndsAtQuery) {
+    struct Case {
+        std::string target, path;
+    };
+    const Case cases[] = {
+        {"http://host?x=/secret.txt", ""},
+        {"http://host#/secret.txt", ""},
+        {"http://host?a=/b/c", ""},
+    };
+    for (const Case& c : cases) {
+        const Normalized n = normalize(c.target);
+        EXPECT_EQ(n.status, kOk) << c.target;
+        EXPECT_EQ(n.path, c.path) << c.target;
+    }
+}
+
+// The output buffer needs target.size() + 1 bytes even for worst cases (many short segments).
+TEST(NormalizePath, FitsInDocumentedBuffer) {
+    std::string t = "/";
+    for (int i = 0; i < 1000; ++i) t += "a/";
+    const Normalized n = normalize(t);
+    ASSERT_EQ(n.status, kOk);
+    EXPECT_EQ(n.path.size(), t.size() - 2);
+    EXPECT_TRUE(n.trailing_slash);
+    EXPECT_EQ(normalize("/a").path, "a");
+    EXPECT_EQ(normalize("/ab/c").path, "ab/c");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Randomized
+
+// An independent model: decode everything, split on '/', resolve dot segments with a stack.
+// Only for origin-form targets without '?' or '#' (the random alphabet has neither).
+struct Model {
+    int status;
+    std::string path;
+    bool trailing_slash, hidden;
+};
+int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+Model model(const std::string& target) {
+    Model m{kBad, "", false, false};
+    if (target.empty() || target[0] != '/') return m;
+    std::string decoded;
+    for (std::size_t i = 0; i < target.size(); ++i) {
+        if (target[i] != '%') {
+            decoded += target[i];
+            continue;
+        }
+        if (i + 2 >= target.size()) return m;  // needs two more bytes
+        const int hi = hex(target[i + 1]), lo = hex(target[i + 2]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return m;
+        decoded += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    std::vector<std::string> stack;
+    std::size_t start = 1;
+    for (;;) {
+        const std::size_t slash = decoded.find('/', start);
+        const std::string seg = decoded.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        if (seg == "..") {
+            if (stack.empty()) return m;
+            stack.pop_back();
+        } else if (!seg.empty() && seg != ".") {
+            stack.push_back(seg);
+        }
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    m.status = kOk;
+    for (std::size_t i = 0; i < stack.size(); ++i) {
+        if (i) m.path += '/';
+        m.path += stack[i];
+        if (stack[i][0] == '.') m.hidden = true;
+    }
+    m.trailing_slash = target.size() > 1 && target.back() == '/';
+    return m;
+}
+
+// 200,000 random targets over the alphabet / . % 2 e f a \ 0: whenever a path is accepted it is
+// relative, has no empty, "." or ".." segment, has no NUL inside, and matches the model exactly;
+// rejections match the model too. Re-normalising an accepted path gives it back unchanged.
+TEST(NormalizePath, RandomTargetsKeepInvariants) {
+    const char alphabet[] = {'/', '.', '%', '2', 'e', 'f', 'a', '\\', '0'};
+    std::mt19937 rng(20240229);
+    int accepted = 0, rejected = 0;
+    for (int iter = 0; iter < 200000; ++iter) {
+        const std::size_t len = 1 + rng() % 24;
+        std::string t;
+        if (rng() % 16) t += '/';  // mostly origin-form, sometimes not
+        while (t.size() < len) t += alphabet[rng() % sizeof alphabet];
+
+        const Normalized n = normalize(t);
+        const Model m = model(t);
+        ASSERT_EQ(n.status, m.status) << testing::PrintToString(t);
+        if (n.status != kOk) {
+            ++rejected;
+            continue;
+        }
+        ++accepted;
+        const std::string& p = n.path;
+        ASSERT_EQ(p, m.path) << testing::PrintToString(t);
+        ASSERT_EQ(n.trailing_slash, m.trailing_slash) << testing::PrintToString(t);
+        ASSERT_EQ(n.hidden, m.hidden) << testing::PrintToString(t);
+        ASSERT_LE(p.size(), t.size());
+        ASSERT_EQ(p.find('\0'), std::string::npos);
+        if (!p.empty()) {
+            ASSERT_NE(p.front(), '/') << testing::PrintToString(t);
+            ASSERT_NE(p.back(), '/') << testing::PrintToString(t);
+        }
+        std::size_t start = 0;
+        while (!p.empty()) {
+            const std::size_t slash = p.find('/', start);
+            const std::string seg = p.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+            ASSERT_FALSE(seg.empty()) << testing::PrintToString(t);
+            ASSERT_NE(seg, ".") << testing::PrintToString(t);
+            ASSERT_NE(seg, "..") << testing::PrintToString(t);
+            if (slash == std::string::npos) break;
+            start = slash + 1;
+        }
+        // Idempotent (the decoded path contains no '%' here, so it re-reads as itself).
+        if (p.find('%') == std::string::npos) {
+            const Normalized again = normalize("/" + p);
+            ASSERT_EQ(again.status, kOk);
+            ASSERT_EQ(again.path, p);
+        }
+    }
+    // Both outcomes were exercised plenty.
+    EXPECT_GT(accepted, 20000);
+    EXPECT_GT(rejected, 20000);
+}
+
+}  // namespace
