@@ -1,6 +1,8 @@
 // http/body.cpp — see body.h.
 #include "http/body.h"
 
+#include "runtime/format.h"
+
 namespace http {
 namespace {
 
@@ -23,13 +25,6 @@ bool parse_content_length(std::string_view v, std::uint64_t& out, bool& seen) {
         if (i == v.size()) return true;
         if (v[i++] != ',') return false;
     }
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -70,7 +65,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* p, std::size_t n) {
         const char c = p[i];
         switch (state_) {
         case size: {
-            const int d = hex_digit(c);
+            const int d = rt::hex_value(c);
             if (d >= 0) {
                 if (++size_digits_ > 15) return fail(400);  // no chunk needs more than 60 bits
                 chunk_left_ = chunk_left_ << 4 | static_cast<std::uint64_t>(d);

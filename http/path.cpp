@@ -1,15 +1,9 @@
 // http/path.cpp — see path.h.
 #include "http/path.h"
 
+#include "runtime/format.h"
+
 namespace http {
-namespace {
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-}  // namespace
 
 PathResult normalize_path(std::string_view target, char* out) {
     PathResult r{400, false, false, 0};
@@ -35,7 +29,7 @@ PathResult normalize_path(std::string_view target, char* out) {
             c = target[i++];
             if (c == '%') {
                 if (i + 2 > target.size()) return r;
-                const int hi = hex_value(target[i]), lo = hex_value(target[i + 1]);
+                const int hi = rt::hex_value(target[i]), lo = rt::hex_value(target[i + 1]);
                 if (hi < 0 || lo < 0) return r;
                 c = static_cast<char>(hi << 4 | lo);
                 i += 2;

@@ -8,6 +8,14 @@
 
 namespace rt {
 
+// The value of a hexadecimal digit, or -1 if `c` is not one.
+constexpr int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 class Writer {
 public:
     Writer(char* buf, std::size_t capacity) : buf_(buf), cap_(capacity) {}
