@@ -52,9 +52,14 @@ size: $(BIN)
 	@size=$$(stat -c %s $(BIN)); echo "$(BIN): $$size bytes (budget $(SIZE_BUDGET), $$(( $(SIZE_BUDGET) - size )) left)"
 	@size -A $(BIN) | awk '$$2 > 0 && NR > 2'
 
-$(BUILD)/unit_tests: $(PURE_SRCS) $(UNIT_SRCS) $(wildcard */*.h)
-	@mkdir -p $(BUILD)
-	$(HOSTCXX) $(HOSTFLAGS) $(PURE_SRCS) $(UNIT_SRCS) -lgtest -lgtest_main -pthread -o $@
+HOST_OBJS := $(PURE_SRCS:%.cpp=$(BUILD)/host/%.o) $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
+
+$(BUILD)/host/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(HOSTCXX) $(HOSTFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/unit_tests: $(HOST_OBJS)
+	$(HOSTCXX) $(HOSTFLAGS) $(HOST_OBJS) -lgtest -lgtest_main -pthread -o $@
 
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
@@ -75,11 +80,11 @@ deps:
 	fi
 
 test: deps
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all $(BUILD)/unit_tests
 	$(MAKE) unit
 	$(MAKE) e2e
 
 clean:
 	rm -rf $(BUILD) $(BIN)
 
--include $(SERVER_OBJS:.o=.d)
+-include $(SERVER_OBJS:.o=.d) $(HOST_OBJS:.o=.d)

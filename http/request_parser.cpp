@@ -77,7 +77,8 @@ ParseResult parse_request(std::string_view in, Request& out) {
         if (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] != '\n') return fail(400);
         ++pos;
     }
-    if (pos == in.size()) return more();
+    // Only empty lines so far: wait for more, but not forever.
+    if (pos == in.size()) return pos > kMaxRequestLine ? fail(400) : more();
     const std::size_t head_start = pos;
 
     // request-line = method SP request-target SP HTTP-version

@@ -229,7 +229,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     while (conn.buf && req) {
         const ParseResult pr = parse_request({conn.buf, conn.len}, *req);
         if (pr.kind == ParseResult::incomplete) {
-            if (conn.len == kReadBufferBytes) {  // cannot happen with the parser's own limits
+            if (conn.len == kReadBufferBytes) {  // the parser's limits answer first; a last guard
                 co_await send_simple(conn, nullptr, 431, "", "", true);
                 break;
             }

@@ -173,6 +173,9 @@ TEST(NormalizePath, AbsoluteFormAuthorityEndsAtQuery) {
         {"http://host?x=/secret.txt", ""},
         {"http://host#/secret.txt", ""},
         {"http://host?a=/b/c", ""},
+        {"http://host?x=/a/../../..", ""},
+        {"http://host/a?x=/b", "a"},
+        {"http://host/a#/b", "a"},
     };
     for (const Case& c : cases) {
         const Normalized n = normalize(c.target);

@@ -280,12 +280,14 @@ TEST(RequestParser, RequestLineTooLong) {
     EXPECT_EQ(kind(unterminated.substr(0, http::kMaxRequestLine)), ParseResult::incomplete);
     EXPECT_EQ(status(unterminated.substr(0, http::kMaxRequestLine + 1)), 414);
     EXPECT_EQ(status(unterminated), 414);
+    // A pending CR does not hide a line that is already too long.
+    EXPECT_EQ(status(unterminated.substr(0, http::kMaxRequestLine + 1) + "\r"), 414);
     // Leading empty lines do not count toward the limit.
     EXPECT_EQ(kind("\r\n\r\n" + line_of(http::kMaxRequestLine) + "\r\n\r\n"), ParseResult::complete);
 }
 
 // A request line of exactly 8 KiB must be accepted however the read splits it: with its CR
-// received but not yet its LF, the parser must wait (it answers 414 today — see report).
+// received but not yet its LF, the parser must wait, not answer 414 (regression: it did).
 TEST(RequestParser, RequestLineAtLimitSplitBetweenCrAndLf) {
     const std::string line = "GET /" + std::string(http::kMaxRequestLine - 14, 'a') + " HTTP/1.1";
     ASSERT_EQ(line.size(), http::kMaxRequestLine);
@@ -385,3 +387,16 @@ TEST(RequestParser, ListHasToken) {
 }
 
 }  // namespace
+
+// Empty lines before a request are skipped, but an endless stream of them is refused (400)
+// instead of waiting for a request line forever.
+TEST(RequestParser, EndlessLeadingEmptyLinesRefused) {
+    http::Request req;
+    const std::string few = std::string(100, '\n');
+    EXPECT_EQ(http::parse_request(few, req).kind, http::ParseResult::incomplete);
+    std::string many;
+    while (many.size() <= http::kMaxRequestLine) many += "\r\n";
+    const auto r = http::parse_request(many, req);
+    EXPECT_EQ(r.kind, http::ParseResult::error);
+    EXPECT_EQ(r.status, 400);
+}

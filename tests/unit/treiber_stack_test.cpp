@@ -151,7 +151,8 @@ void run_concurrent(bool fifo) {
         Node* batch = fifo ? s.take_all_fifo() : s.take_all();
         if (!batch) {
             if (all_done) break;
-            continue;  // busy: keep taking while the producers push
+            std::this_thread::yield();  // let producers run (matters when cores are few)
+            continue;
         }
         ++nonempty_batches;
         std::int64_t prev[kProducers];
