@@ -18,12 +18,13 @@ SERVER_SRCS := $(wildcard sys/*.cpp runtime/*.cpp executor/*.cpp net/*.cpp http/
 SERVER_OBJS := $(SERVER_SRCS:%.cpp=$(BUILD)/%.o)
 CXXFLAGS  := -std=c++20 -Os -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables \
              -fno-unwind-tables -fno-stack-protector -fno-pie -fno-threadsafe-statics -fcf-protection=none \
-             -ffunction-sections -fdata-sections -fno-plt -Wall -Wextra -Werror=return-type -iquote . \
+             -ffunction-sections -fdata-sections -fno-plt -flto -fno-jump-tables -Wall -Wextra -Werror=return-type -iquote . \
              -MMD -MP $(EXTRA_CXXFLAGS)
 LDFLAGS   := -nostdlib -static -no-pie -s -Wl,--gc-sections -Wl,-T,linker.ld -Wl,--build-id=none \
              -Wl,-z,norelro -Wl,-z,noexecstack -Wl,-z,noseparate-code
-# The compiler may turn loops into calls to memset/memcpy; not inside their own definitions.
-$(BUILD)/sys/mem.o: CXXFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns
+# The compiler may turn loops into calls to memset/memcpy; not inside their own definitions. They
+# stay out of link-time optimisation, which would see through that and might fold them away.
+$(BUILD)/sys/mem.o: CXXFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns -fno-lto
 
 # Pure code, also built hosted for unit tests and fuzzers.
 PURE_SRCS := http/body.cpp runtime/heap.cpp runtime/civil_time.cpp net/address.cpp http/request_parser.cpp http/path.cpp \

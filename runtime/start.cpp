@@ -41,7 +41,7 @@ extern void (*__init_array_end[])();
 
 // Called from _start with the initial stack pointer: sp[0] = argc, then argv[], NULL, envp[],
 // NULL, then the auxiliary vector of (type, value) pairs ending in AT_NULL.
-[[noreturn]] void start_c(long* sp) {
+[[noreturn, gnu::used]] void start_c(long* sp) {
     const int argc = static_cast<int>(sp[0]);
     char** argv = reinterpret_cast<char**>(sp + 1);
     char** envp = argv + argc + 1;
