@@ -18,7 +18,7 @@ SERVER_SRCS := $(wildcard sys/*.cpp runtime/*.cpp executor/*.cpp net/*.cpp http/
 SERVER_OBJS := $(SERVER_SRCS:%.cpp=$(BUILD)/%.o)
 CXXFLAGS  := -std=c++20 -Os -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables \
              -fno-unwind-tables -fno-stack-protector -fno-pie -fno-threadsafe-statics -fcf-protection=none \
-             -ffunction-sections -fdata-sections -fno-plt -flto -fno-jump-tables -Wall -Wextra -Werror=return-type -iquote . \
+             -ffunction-sections -fdata-sections -fno-plt -flto -fno-jump-tables -fno-inline-functions-called-once -Wall -Wextra -Werror=return-type -iquote . \
              -MMD -MP $(EXTRA_CXXFLAGS)
 LDFLAGS   := -nostdlib -static -no-pie -s -Wl,--gc-sections -Wl,-T,linker.ld -Wl,--build-id=none \
              -Wl,-z,norelro -Wl,-z,noexecstack -Wl,-z,noseparate-code
@@ -27,7 +27,7 @@ LDFLAGS   := -nostdlib -static -no-pie -s -Wl,--gc-sections -Wl,-T,linker.ld -Wl
 $(BUILD)/sys/mem.o: CXXFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns -fno-lto
 
 # Pure code, also built hosted for unit tests and fuzzers.
-PURE_SRCS := http/body.cpp runtime/heap.cpp runtime/civil_time.cpp net/address.cpp http/request_parser.cpp http/path.cpp \
+PURE_SRCS := http/body.cpp http/conditional.cpp runtime/heap.cpp runtime/civil_time.cpp net/address.cpp http/request_parser.cpp http/path.cpp \
              http/mime.cpp http/response.cpp websocket/sha1.cpp websocket/base64.cpp websocket/frame.cpp
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -87,5 +87,8 @@ test: deps
 
 clean:
 	rm -rf $(BUILD) $(BIN)
+
+# Flags live here: a change to this file rebuilds everything.
+$(SERVER_OBJS) $(HOST_OBJS): Makefile
 
 -include $(SERVER_OBJS:.o=.d) $(HOST_OBJS:.o=.d)

@@ -31,9 +31,15 @@ constexpr std::string_view kUsage =
     "  PORT          TCP port, 1-65535\n"
     "\n"
     "options:\n"
-    "  --root DIR    directory to serve (default: www)\n"
-    "  --log FILE    log file, appended to; - for standard error (default: /tmp/async-nostd.log)\n"
-    "  --help        show this help and exit\n";
+    "  --root DIR               directory to serve (default: www)\n"
+    "  --log FILE               log file, appended to; - for standard error\n"
+    "                           (default: /tmp/async-nostd.log)\n"
+    "  --no-access-log          log errors and events only, not every request\n"
+    "  --max-connections N      open connections at once; more get 503 (default: 10000)\n"
+    "  --header-timeout SECS    time to send a whole request head; then 408 (default: 10)\n"
+    "  --keepalive-timeout SECS idle time allowed between requests (default: 60)\n"
+    "  --send-timeout SECS      time a client may stall reading a response (default: 60)\n"
+    "  --help                   show this help and exit\n";
 
 void write_all(int fd, std::string_view s) {
     while (!s.empty()) {
@@ -70,6 +76,7 @@ int fail(int code, std::string_view a, std::string_view b = "", std::string_view
 }
 
 struct Options {
+    http::Config http;
     int workers = 0;
     std::uint8_t ip[4] = {};
     std::string_view ip_text;
@@ -78,16 +85,28 @@ struct Options {
     const char* log = "/tmp/async-nostd.log";
 };
 
-bool parse_workers(std::string_view s, int& out) {
-    if (s.empty() || s.size() > 3) return false;
+// A decimal from `min` to `max` (at most 7 digits).
+bool parse_number(std::string_view s, int min, int max, int& out) {
+    if (s.empty() || s.size() > 7) return false;
     int v = 0;
     for (char c : s) {
         if (c < '0' || c > '9') return false;
         v = v * 10 + (c - '0');
     }
     out = v;
-    return v >= 1 && v <= ex::kMaxWorkers;
+    return v >= min && v <= max;
 }
+
+struct NumberFlag {
+    std::string_view name;
+    int min, max;
+};
+constexpr NumberFlag kNumberFlags[] = {
+    {"--max-connections", 1, 1'000'000},
+    {"--header-timeout", 1, 86400},
+    {"--keepalive-timeout", 1, 86400},
+    {"--send-timeout", 1, 86400},
+};
 
 // Returns -1 to go on, or an exit code.
 int parse_args(int argc, char** argv, Options& o) {
@@ -98,15 +117,34 @@ int parse_args(int argc, char** argv, Options& o) {
             write_all(1, kUsage);
             return 0;
         }
+        if (arg == "--no-access-log") {
+            o.http.access_log = false;
+            continue;
+        }
         if (arg == "--root" || arg == "--log") {
             if (i + 1 == argc) return fail(kExitUsage, arg, " needs a value");
             (arg == "--root" ? o.root : o.log) = argv[++i];
             continue;
         }
+        int flag = 0;
+        while (flag < 4 && arg != kNumberFlags[flag].name) ++flag;
+        if (flag < 4) {
+            const NumberFlag& f = kNumberFlags[flag];
+            int v;
+            if (i + 1 == argc || !parse_number(argv[i + 1], f.min, f.max, v)) {
+                rt::FixedWriter<64> range;
+                range.put(" needs a number from ").put_int(f.min).put(" to ").put_int(f.max);
+                return fail(kExitUsage, arg, range.view());
+            }
+            ++i;
+            if (flag == 0) o.http.max_connections = v;
+            else (flag == 1 ? o.http.header_timeout_ns : flag == 2 ? o.http.keep_alive_timeout_ns : o.http.send_timeout_ns) = v * http::kSecond;
+            continue;
+        }
         if (arg.size() > 1 && arg[0] == '-') return fail(kExitUsage, "unknown option '", arg, "'");
         switch (positional++) {
         case 0:
-            if (!parse_workers(arg, o.workers)) return fail(kExitUsage, "WORKERS must be a number from 1 to 256, not '", arg, "'");
+            if (!parse_number(arg, 1, ex::kMaxWorkers, o.workers)) return fail(kExitUsage, "WORKERS must be a number from 1 to 256, not '", arg, "'");
             break;
         case 1:
             if (!net::parse_ipv4(arg, o.ip)) return fail(kExitUsage, "IP must be an IPv4 address like 127.0.0.1, not '", arg, "'");
@@ -158,7 +196,10 @@ int main(int argc, char** argv) {
         return fail(kExitFailure, "cannot listen on ", o.ip_text, port.view(), listen_fd);
     }
 
-    http::configure({root_fd, "/ws", ws::upgrade});
+    o.http.root_fd = root_fd;
+    o.http.upgrade_path = "/ws";
+    o.http.upgrade = ws::upgrade;
+    http::configure(o.http);
     ex::Worker* workers = nullptr;
     if (const int r = ex::start_workers(o.workers, http::on_connection, &workers); r < 0)
         return fail(kExitFailure, "cannot start the workers", "", "", r);

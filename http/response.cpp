@@ -3,38 +3,42 @@
 
 namespace http {
 namespace {
-struct StatusEntry {
-    int status;
-    std::string_view text;
-};
-constexpr StatusEntry kStatusTable[] = {
-    {101, "101 Switching Protocols"},
-    {200, "200 OK"},
-    {204, "204 No Content"},
-    {206, "206 Partial Content"},
-    {301, "301 Moved Permanently"},
-    {304, "304 Not Modified"},
-    {400, "400 Bad Request"},
-    {403, "403 Forbidden"},
-    {404, "404 Not Found"},
-    {405, "405 Method Not Allowed"},
-    {408, "408 Request Timeout"},
-    {413, "413 Content Too Large"},
-    {414, "414 URI Too Long"},
-    {416, "416 Range Not Satisfiable"},
-    {426, "426 Upgrade Required"},
-    {431, "431 Request Header Fields Too Large"},
-    {500, "500 Internal Server Error"},
-    {501, "501 Not Implemented"},
-    {503, "503 Service Unavailable"},
-    {505, "505 HTTP Version Not Supported"},
-};
+// One status line per line, found by its three digits. Packed text rather than an array of
+// {int, string_view}: fewer bytes in the binary.
+constexpr std::string_view kStatusLines =
+    "101 Switching Protocols\n"
+    "200 OK\n"
+    "204 No Content\n"
+    "206 Partial Content\n"
+    "301 Moved Permanently\n"
+    "304 Not Modified\n"
+    "400 Bad Request\n"
+    "403 Forbidden\n"
+    "404 Not Found\n"
+    "405 Method Not Allowed\n"
+    "408 Request Timeout\n"
+    "412 Precondition Failed\n"
+    "413 Content Too Large\n"
+    "414 URI Too Long\n"
+    "416 Range Not Satisfiable\n"
+    "426 Upgrade Required\n"
+    "431 Request Header Fields Too Large\n"
+    "501 Not Implemented\n"
+    "503 Service Unavailable\n"
+    "505 HTTP Version Not Supported\n"
+    "500 Internal Server Error\n";  // last: the answer for a status not listed
 }  // namespace
 
 std::string_view status_text(int status) {
-    for (const auto& e : kStatusTable)
-        if (e.status == status) return e.text;
-    return "500 Internal Server Error";
+    const char digits[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
+                            static_cast<char>('0' + status % 10)};
+    std::size_t line = 0;
+    for (;;) {
+        const std::size_t end = kStatusLines.find('\n', line);
+        if (end + 1 == kStatusLines.size() || kStatusLines.substr(line, 3) == std::string_view(digits, 3))
+            return kStatusLines.substr(line, end - line);
+        line = end + 1;
+    }
 }
 
 }  // namespace http

@@ -3,11 +3,13 @@
 
 #include "executor/worker.h"
 #include "http/body.h"
+#include "http/conditional.h"
 #include "http/mime.h"
 #include "http/path.h"
 #include "http/response.h"
 #include "net/address.h"
 #include "net/socket.h"
+#include "runtime/atomic.h"
 #include "runtime/civil_time.h"
 #include "runtime/clock.h"
 #include "runtime/log.h"
@@ -17,7 +19,9 @@
 namespace http {
 namespace {
 
-Config config;
+Config settings;
+// Connections open over all workers, against settings.max_connections.
+rt::Atomic<int> open_connections{0};
 
 constexpr std::string_view kServerHeader = "Server: async-nostd\r\n";
 constexpr std::size_t kHeadBytes = 1024;  // a response head we build; the longest is far below
@@ -49,6 +53,7 @@ void put_head_start(rt::Writer& w, int status) {
 }
 
 void log_access(const Connection& conn, const Request* req, int status, std::uint64_t body_bytes) {
+    if (!settings.access_log) return;
     rt::LogLine line("");
     if (conn.peer.family == sys::AF_INET) net::put_ipv4(line, conn.peer.v4.addr);
     else line.put('-');
@@ -90,97 +95,120 @@ std::string_view path_of(std::string_view target) {
     return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-void put_error_body(rt::Writer& w, int status) {
-    w.put("<!doctype html><title>").put(status_text(status)).put("</title><h1>").put(status_text(status));
-    w.put("</h1>\n");
+// Opens `path` (relative, NUL-terminated) beneath `dir` and stats it: the kernel refuses any
+// way out of the root, symlinks and "/proc" magic links included. Returns the fd or -errno.
+int open_beneath(int dir, const char* path, sys::stat& st) {
+    // O_NONBLOCK: opening a FIFO someone left under the root must not block the worker.
+    const sys::open_how how{sys::O_RDONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0,
+                            sys::RESOLVE_BENEATH | sys::RESOLVE_NO_MAGICLINKS};
+    const int fd = sys::openat2(dir, path, &how);
+    if (fd < 0) return fd;
+    if (const int r = sys::fstat(fd, &st); r < 0) {
+        sys::close(fd);
+        return r;
+    }
+    return fd;
 }
 
-// Answers GET/HEAD for a file under the root. Returns false if the connection must close.
-ex::Task<int> serve_file(Connection& conn, const Request& req, bool keep_alive) {
-    const bool head_only = req.method == "HEAD";
-    char* path = static_cast<char*>(rt::mem_alloc(req.target.size() + 1));
-    if (!path) co_return -sys::ENOMEM;
+bool is_type(const sys::stat& st, unsigned type) { return (st.st_mode & sys::S_IFMT) == type; }
+
+void put_string(char* out, std::size_t& len, std::string_view s) {
+    __builtin_memcpy(out + len, s.data(), s.size());
+    len += s.size();
+    out[len] = 0;
+}
+
+// Chooses the answer to a GET or HEAD for a file under the root: returns the status, with the
+// response's own header lines in `headers` and, for 200/206, the open file and the bytes to send.
+int select_file(const Request& req, rt::Writer& headers, FileBody& body) {
+    constexpr std::string_view kIndex = "/index.html", kGzip = ".gz";
+    char* path = static_cast<char*>(rt::mem_alloc(req.target.size() + kIndex.size() + kGzip.size() + 1));
+    if (!path) return 503;
     const PathResult p = normalize_path(req.target, path);
+    std::size_t len = p.length;
     int file = -1;
-    bool index = false;
-    int status = p.status ? p.status : p.hidden ? 404 : 0;
     sys::stat st{};
+    int status = p.status ? p.status : p.hidden ? 404 : 0;
     if (!status) {
-        // O_NONBLOCK: opening a FIFO someone left under the root must not block the worker.
-        const sys::open_how how{sys::O_RDONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0,
-                                sys::RESOLVE_BENEATH | sys::RESOLVE_NO_MAGICLINKS};
-        file = sys::openat2(config.root_fd, p.length ? path : ".", &how);
-        if (file >= 0 && sys::fstat(file, &st) == 0 && (st.st_mode & sys::S_IFMT) == sys::S_IFDIR) {
-            if (!p.trailing_slash && p.length) {
+        file = open_beneath(settings.root_fd, len ? path : ".", st);
+        if (file >= 0 && is_type(st, sys::S_IFDIR)) {
+            sys::close(file);
+            file = -1;
+            if (!p.trailing_slash && len) {
                 status = 301;
-            } else {
-                const int index_file = sys::openat2(file, "index.html", &how);
-                sys::close(file);
-                file = index_file;
-                index = true;
-                if (file >= 0 && sys::fstat(file, &st) != 0) st.st_mode = 0;
+            } else {  // a directory serves its index.html, never a listing
+                put_string(path, len, len ? kIndex : kIndex.substr(1));
+                file = open_beneath(settings.root_fd, path, st);
             }
         }
-        if (!status && (file < 0 || (st.st_mode & sys::S_IFMT) != sys::S_IFREG)) status = 404;
+        if (!status && (file < 0 || !is_type(st, sys::S_IFREG))) status = 404;
+    }
+    const std::string_view type = mime_type({path, len});
+    // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
+    bool gzip = false;
+    if (!status && accepts_gzip(req.header("Accept-Encoding"))) {
+        put_string(path, len, kGzip);
+        sys::stat gz_st;
+        const int gz = open_beneath(settings.root_fd, path, gz_st);
+        if (gz >= 0 && is_type(gz_st, sys::S_IFREG)) {
+            sys::close(file);
+            file = gz, st = gz_st, gzip = true;
+        } else if (gz >= 0) {
+            sys::close(gz);
+        }
     }
     rt::mem_free(path);
 
-    long r;
     if (status == 301) {
-        rt::FixedWriter<kHeadBytes> location;
-        location.put("Location: ").put(path_of(req.target)).put('/');
-        if (path_of(req.target).size() < req.target.size()) location.put(req.target.substr(path_of(req.target).size()));
-        location.put("\r\n");
-        r = co_await send_simple(conn, &req, 301, location.overflowed() ? "" : location.view(), "", !keep_alive, head_only);
-    } else if (status) {
-        rt::FixedWriter<256> body;
-        put_error_body(body, status);
-        r = co_await send_simple(conn, &req, status, "Content-Type: text/html; charset=utf-8\r\n", body.view(),
-                                 !keep_alive || status == 400, head_only);
-        if (status == 400) keep_alive = false;
-    } else {
-        rt::FixedWriter<kHeadBytes> head;
-        put_head_start(head, 200);
-        head.put("Content-Type: ").put(mime_type(index ? "index.html" : path_of(req.target))).put("\r\n");
-        head.put("Content-Length: ").put_uint(static_cast<std::uint64_t>(st.st_size)).put("\r\n");
-        head.put("Last-Modified: ");
-        put_http_date(head, st.st_mtime_sec);
-        head.put("\r\nETag: \"").put_uint(static_cast<std::uint64_t>(st.st_mtime_sec)).put('-');
-        head.put_uint(static_cast<std::uint64_t>(st.st_size)).put("\"\r\nAccept-Ranges: bytes\r\n");
-        if (!keep_alive) head.put("Connection: close\r\n");
-        else if (req.version_minor == 0) head.put("Connection: keep-alive\r\n");
-        head.put("\r\n");
-        sys::iovec iov{head.data(), head.size()};
-        const bool body = !head_only && st.st_size > 0;
-        const std::int64_t deadline = deadline_in(kSendTimeoutNs);
-        r = co_await net::send_all(conn.fd, &iov, 1, deadline, body);
-        long sent = 0;
-        if (r >= 0 && body) {
-            sent = co_await net::send_file(conn.fd, file, 0, static_cast<std::size_t>(st.st_size), deadline);
-            if (sent != st.st_size) r = sent < 0 ? sent : -sys::EPIPE;
-        }
-        log_access(conn, &req, 200, sent > 0 ? static_cast<std::uint64_t>(sent) : 0);
+        const std::string_view target_path = path_of(req.target);
+        headers.put("Location: ").put(target_path).put('/').put(req.target.substr(target_path.size())).put("\r\n");
     }
-    if (file >= 0) sys::close(file);
-    co_return r < 0 ? static_cast<int>(r) : keep_alive;
+    if (status) {
+        if (file >= 0) sys::close(file);
+        return status;
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    rt::FixedWriter<48> etag;
+    etag.put('"').put_uint(static_cast<std::uint64_t>(st.st_mtime_sec)).put('-').put_uint(size).put('"');
+    const Selection sel = select_representation(req, etag.view(), st.st_mtime_sec, size);
+    if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
+    if (sel.status == 412 || sel.status == 416) {
+        sys::close(file);
+        return sel.status;
+    }
+    if (sel.status != 304) headers.put("Content-Type: ").put(type).put("\r\n");
+    if (sel.status == 206) {
+        headers.put("Content-Range: bytes ").put_uint(sel.first).put('-').put_uint(sel.first + sel.length - 1);
+        headers.put('/').put_uint(size).put("\r\n");
+    }
+    headers.put("Last-Modified: ");
+    put_http_date(headers, st.st_mtime_sec);
+    headers.put("\r\nETag: ").put(etag.view()).put("\r\nAccept-Ranges: bytes\r\n");
+    if (gzip) headers.put("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+    body = {file, sel.first, sel.length};
+    return sel.status;
 }
 
 // Answers one parsed request. Returns 1 to keep the connection, 0 to close it, or -errno.
 ex::Task<int> answer(Connection& conn, const Request& req, std::size_t head_bytes) {
-    const bool keep_alive = wants_keep_alive(req);
-    if (config.upgrade && path_of(req.target) == config.upgrade_path) {
-        co_await config.upgrade(conn, req, head_bytes);
+    if (settings.upgrade && path_of(req.target) == settings.upgrade_path) {
+        co_await settings.upgrade(conn, req, head_bytes);
         co_return 0;
     }
-    if (req.method == "GET" || req.method == "HEAD") co_return co_await serve_file(conn, req, keep_alive);
-
+    rt::FixedWriter<kHeadBytes> headers;
+    FileBody file;
     int status = 501;
-    std::string_view allow = "";
-    for (std::string_view m : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
-        if (req.method == m) status = 405, allow = "Allow: GET, HEAD\r\n";
-    if (req.method == "OPTIONS") status = 204;
-    const bool keep = keep_alive && status != 501;
-    const long r = co_await send_simple(conn, &req, status, allow, "", !keep);
+    if (req.method == "GET" || req.method == "HEAD") {
+        status = select_file(req, headers, file);
+    } else {
+        for (std::string_view m : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+            if (req.method == m) status = 405;
+        if (status == 405) headers.put("Allow: GET, HEAD\r\n");
+        if (req.method == "OPTIONS") status = 204;
+    }
+    const bool keep = wants_keep_alive(req) && status != 400 && status != 501;
+    const long r = co_await send_response(conn, &req, status, headers.view(), "", !keep, req.method == "HEAD", file);
+    if (file.fd >= 0) sys::close(file.fd);
     co_return r < 0 ? static_cast<int>(r) : keep;
 }
 
@@ -214,12 +242,6 @@ ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFra
     co_return 0;
 }
 
-ex::Task<long> send_error(Connection& conn, const Request* req, int status) {
-    rt::FixedWriter<256> body;
-    put_error_body(body, status);
-    co_return co_await send_simple(conn, req, status, "Content-Type: text/html; charset=utf-8\r\n", body.view(), true);
-}
-
 ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     Connection conn{fd, peer, static_cast<char*>(rt::mem_alloc(kReadBufferBytes)), 0};
     ex::Worker& worker = ex::this_worker();
@@ -230,35 +252,35 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         const ParseResult pr = parse_request({conn.buf, conn.len}, *req);
         if (pr.kind == ParseResult::incomplete) {
             if (conn.len == kReadBufferBytes) {  // the parser's limits answer first; a last guard
-                co_await send_simple(conn, nullptr, 431, "", "", true);
+                co_await send_response(conn, nullptr, 431, "", "", true);
                 break;
             }
             // The header timeout runs from a request's first byte and is not renewed by later
             // bytes, so a client trickling a head slowly cannot hold the slot.
             const bool idle = conn.len == 0;
-            if (!idle && !head_deadline) head_deadline = deadline_in(kHeaderTimeoutNs);
+            if (!idle && !head_deadline) head_deadline = deadline_in(settings.header_timeout_ns);
             const long n = co_await net::recv(fd, conn.buf + conn.len, kReadBufferBytes - conn.len,
-                                              idle ? deadline_in(kKeepAliveTimeoutNs) : head_deadline);
-            if (n == -sys::ETIMEDOUT && !idle) co_await send_simple(conn, nullptr, 408, "", "", true);
+                                              idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline);
+            if (n == -sys::ETIMEDOUT && !idle) co_await send_response(conn, nullptr, 408, "", "", true);
             if (n < 0 && n != -sys::ETIMEDOUT) log_error(conn, "receive failed", n);
             if (n <= 0) break;
             conn.len += static_cast<std::size_t>(n);
             continue;
         }
         if (pr.kind == ParseResult::error) {
-            co_await send_error(conn, nullptr, pr.status);
+            co_await send_response(conn, nullptr, pr.status, "", "", true);
             break;
         }
         head_deadline = 0;
         const BodyFraming framing = check_framing(*req);
         if (framing.status) {
-            co_await send_error(conn, req, framing.status);
+            co_await send_response(conn, req, framing.status, "", "", true);
             break;
         }
         std::size_t next = pr.consumed;
         if (framing.kind != BodyFraming::none) {
             const int r = co_await discard_body(conn, pr.consumed, framing, next);
-            if (r > 0) co_await send_error(conn, req, r);
+            if (r > 0) co_await send_response(conn, req, r, "", "", true);
             if (r < 0) log_error(conn, "request body cut short", r);
             if (r != 0) break;
         }
@@ -274,35 +296,72 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     rt::mem_free(conn.buf);
     sys::close(fd);
     --worker.open_connections;
+    open_connections.fetch_add(-1, rt::relaxed);
+}
+
+// The server is at its connection limit: answer 503 at once, without a task or a buffer, and
+// close. The request already received is read first, so closing does not reset the connection
+// before the client has read the answer.
+void refuse_busy(int fd, const sys::sockaddr_any& peer) {
+    char request[2048];
+    sys::recv(fd, request, sizeof request, sys::MSG_DONTWAIT);
+    rt::FixedWriter<kHeadBytes> head;
+    put_head_start(head, 503);
+    head.put("Retry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    sys::send(fd, head.data(), head.size(), sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+    log_access({fd, peer, nullptr, 0}, nullptr, 503, 0);
+    sys::close(fd);
 }
 
 }  // namespace
 
-void configure(const Config& c) { config = c; }
+void configure(const Config& c) { settings = c; }
+const Config& config() { return settings; }
 
 void on_connection(int fd, const sys::sockaddr_any& peer) {
+    if (open_connections.fetch_add(1, rt::relaxed) >= settings.max_connections) {
+        open_connections.fetch_add(-1, rt::relaxed);
+        refuse_busy(fd, peer);
+        return;
+    }
     const int one = 1;
     sys::setsockopt(fd, sys::IPPROTO_TCP, sys::TCP_NODELAY, &one, sizeof one);
     if (!serve(fd, peer).started) {
         rt::LogLine("error").put("connection refused: out of memory for its task");
         sys::close(fd);
+        open_connections.fetch_add(-1, rt::relaxed);
     }
 }
 
-ex::Task<long> send_simple(Connection& conn, const Request* req, int status, std::string_view extra_headers,
-                           std::string_view body, bool close, bool head_only) {
+ex::Task<long> send_response(Connection& conn, const Request* req, int status, std::string_view extra_headers,
+                             std::string_view body, bool close, bool head_only, FileBody file) {
     rt::FixedWriter<kHeadBytes> head;
     put_head_start(head, status);
     head.put(extra_headers);
+    rt::FixedWriter<256> page;
+    if (status >= 400 && body.empty()) {  // an error gets a small page saying what it is
+        head.put("Content-Type: text/html; charset=utf-8\r\n");
+        page.put("<!doctype html><title>").put(status_text(status)).put("</title><h1>").put(status_text(status));
+        page.put("</h1>\n");
+        body = page.view();
+    }
+    const std::uint64_t length = file.fd >= 0 ? file.length : body.size();
     const bool bodiless = status_has_no_body(status);
-    if (!bodiless) head.put("Content-Length: ").put_uint(body.size()).put("\r\n");
+    if (!bodiless) head.put("Content-Length: ").put_uint(length).put("\r\n");
     if (close) head.put("Connection: close\r\n");
     else if (req && req->version_minor == 0 && status != 101) head.put("Connection: keep-alive\r\n");
     head.put("\r\n");
-    const bool send_body = !bodiless && !head_only && !body.empty();
-    sys::iovec iov[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
-    const long r = co_await net::send_all(conn.fd, iov, send_body ? 2 : 1, deadline_in(kSendTimeoutNs));
-    log_access(conn, req, status, send_body && r > 0 ? body.size() : 0);
+    const bool send_body = !bodiless && !head_only && length > 0;
+    const bool text = send_body && file.fd < 0;
+    sys::iovec iov[2] = {{head.data(), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+    const std::int64_t deadline = deadline_in(settings.send_timeout_ns);
+    long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, deadline, send_body && !text);
+    long sent = text && r > 0 ? static_cast<long>(body.size()) : 0;
+    if (r >= 0 && send_body && !text) {
+        sent = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, deadline);
+        if (sent != static_cast<long>(file.length)) r = sent < 0 ? sent : -sys::EPIPE;
+    }
+    log_access(conn, req, status, sent > 0 ? static_cast<std::uint64_t>(sent) : 0);
     co_return r;
 }
 

@@ -14,10 +14,7 @@
 namespace http {
 
 inline constexpr std::int64_t kSecond = 1'000'000'000;
-inline constexpr std::int64_t kKeepAliveTimeoutNs = 60 * kSecond;  // idle between requests
-inline constexpr std::int64_t kHeaderTimeoutNs = 10 * kSecond;     // a whole head, not per byte
-inline constexpr std::int64_t kSendTimeoutNs = 60 * kSecond;       // a client that stops reading
-inline constexpr std::int64_t kBodyTimeoutNs = 60 * kSecond;       // a whole request body
+inline constexpr std::int64_t kBodyTimeoutNs = 60 * kSecond;  // a whole request body
 // A full head plus room to read the body that follows it.
 inline constexpr std::size_t kReadBufferBytes = kMaxHeadBytes + 4096;
 
@@ -29,26 +26,45 @@ struct Connection {
 };
 
 // Takes over a connection whose request asked for an upgrade on the configured path. It must
-// answer the request itself (101, or an error via send_simple) and may use the bytes after
+// answer the request itself (101, or an error via send_response) and may use the bytes after
 // `head_bytes` in conn.buf. The connection is closed when it returns.
 using UpgradeHandler = ex::Task<int> (*)(Connection& conn, const Request& req, std::size_t head_bytes);
+
+// The defaults of the limits below, which the command line can change.
+inline constexpr int kDefaultHeaderTimeoutS = 10;     // a whole request head, not renewed per byte
+inline constexpr int kDefaultKeepAliveTimeoutS = 60;  // idle between requests
+inline constexpr int kDefaultSendTimeoutS = 60;       // a client that stops reading a response
+inline constexpr int kDefaultMaxConnections = 10000;  // beyond: 503 and close
 
 struct Config {
     int root_fd = -1;                 // the document root, opened O_PATH | O_DIRECTORY
     std::string_view upgrade_path;    // e.g. "/ws"
     UpgradeHandler upgrade = nullptr;
+    std::int64_t header_timeout_ns = kDefaultHeaderTimeoutS * kSecond;
+    std::int64_t keep_alive_timeout_ns = kDefaultKeepAliveTimeoutS * kSecond;
+    std::int64_t send_timeout_ns = kDefaultSendTimeoutS * kSecond;
+    int max_connections = kDefaultMaxConnections;  // open at once, over all workers
+    bool access_log = true;
 };
 
 // Set once before the workers start; read-only afterwards.
 void configure(const Config& config);
+const Config& config();
 
 // The worker's connection handler: starts a connection task.
 void on_connection(int fd, const sys::sockaddr_any& peer);
 
-// Sends a response with no file body: the status line, Server, Date, `extra_headers` (each line
-// ending in CRLF), then Content-Length and `body` unless the status has no body or `head_only`.
+// The part of a file a response sends.
+struct FileBody {
+    int fd = -1;
+    std::uint64_t first = 0, length = 0;
+};
+
+// Sends a response: the status line, Server, Date, `extra_headers` (each line ending in CRLF),
+// Content-Length, then `body` or the bytes of `file` (with sendfile), unless the status has no
+// body or `head_only`. An error status (4xx, 5xx) without a body gets a short HTML page.
 // Logs the access line. Returns bytes sent or -errno.
-ex::Task<long> send_simple(Connection& conn, const Request* req, int status, std::string_view extra_headers,
-                           std::string_view body, bool close, bool head_only = false);
+ex::Task<long> send_response(Connection& conn, const Request* req, int status, std::string_view extra_headers,
+                             std::string_view body, bool close, bool head_only = false, FileBody file = {});
 
 }  // namespace http

@@ -33,6 +33,62 @@ CivilTime civil_from_unix(std::int64_t seconds) {
     return t;
 }
 
+std::int64_t unix_from_civil(const CivilTime& t) {
+    // Howard Hinnant's days_from_civil, the inverse of the above.
+    const std::int64_t y = t.year - (t.month <= 2);
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const std::int64_t yoe = y - era * 400;
+    const std::int64_t doy = (153 * (t.month > 2 ? t.month - 3 : t.month + 9) + 2) / 5 + t.day - 1;
+    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const std::int64_t days = era * 146097 + doe - 719468;
+    return days * 86400 + t.hour * 3600 + t.minute * 60 + t.second;
+}
+
+namespace {
+// Reads `text` against `pattern`, in which 'D', 'Y', 'h', 'm', 's' are digits of the day, year,
+// hour, minute and second, '_' a space or a day digit, 'M' a three-letter month, 'w' a letter of
+// the weekday (not checked against the date), and anything else itself.
+bool match_date(std::string_view text, std::string_view pattern, CivilTime& t) {
+    if (text.size() != pattern.size()) return false;
+    t = {};
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i], p = pattern[i];
+        const int digit = c - '0';
+        const bool is_digit = digit >= 0 && digit <= 9;
+        int* field = p == 'D' || (p == '_' && c != ' ') ? &t.day : p == 'Y' ? &t.year : p == 'h' ? &t.hour
+                   : p == 'm' ? &t.minute : p == 's' ? &t.second : nullptr;
+        if (field) {
+            if (!is_digit) return false;
+            *field = *field * 10 + digit;
+        } else if (p == 'M') {
+            for (int m = 0; m < 12; ++m)
+                if (text.substr(i, 3) == kMonths[m]) t.month = m + 1;
+            if (t.month == 0) return false;
+            i += 2;
+        } else if (p == 'w') {
+            if ((c | 0x20) < 'a' || (c | 0x20) > 'z') return false;
+        } else if (p != c && p != '_') {
+            return false;
+        }
+    }
+    return true;
+}
+}  // namespace
+
+bool parse_http_date(std::string_view text, std::int64_t& seconds) {
+    CivilTime t;
+    const std::size_t comma = text.find(',');
+    if (match_date(text, "www, DD MMM YYYY hh:mm:ss GMT", t) || match_date(text, "www MMM _D hh:mm:ss YYYY", t)) {
+    } else if (comma >= 6 && comma <= 9 && match_date(text.substr(comma), ", DD-MMM-YY hh:mm:ss GMT", t)) {
+        t.year += t.year < 70 ? 2000 : 1900;  // RFC 850's two-digit year
+    } else {
+        return false;
+    }
+    if (t.day < 1 || t.day > 31 || t.year < 1970 || t.hour > 23 || t.minute > 59 || t.second > 60) return false;
+    seconds = unix_from_civil(t);
+    return true;
+}
+
 void put_clf_time(Writer& w, std::int64_t seconds) {
     const CivilTime t = civil_from_unix(seconds);
     w.put_uint(t.day, 2).put('/').put(kMonths[t.month - 1]).put('/').put_uint(t.year).put(':');

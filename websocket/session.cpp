@@ -77,7 +77,7 @@ ex::Task<long> send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* p
     std::uint8_t header[kMaxFrameHeader];
     const std::size_t header_len = encode_frame_header(header, true, opcode, len);
     sys::iovec iov[2] = {{header, header_len}, {payload, static_cast<std::size_t>(len)}};
-    co_return co_await net::send_all(s.conn.fd, iov, len ? 2 : 1, deadline_in(http::kSendTimeoutNs));
+    co_return co_await net::send_all(s.conn.fd, iov, len ? 2 : 1, deadline_in(http::config().send_timeout_ns));
 }
 
 // Sends a close frame with `code` and records it as the session's end.
@@ -177,7 +177,7 @@ ex::Task<int> echo(Session& s, Input& in) {
 ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t head_bytes) {
     if (const int status = check_handshake(req)) {
         const std::string_view extra = status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "";
-        co_await http::send_simple(conn, &req, status, extra, "", true);
+        co_await http::send_response(conn, &req, status, extra, "", true);
         co_return 0;
     }
     rt::FixedWriter<128> headers;
@@ -185,7 +185,7 @@ ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t he
     websocket_accept_key(req.header("Sec-WebSocket-Key"), accept);
     headers.put("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
     headers.put({accept, kAcceptKeySize}).put("\r\n");
-    if (co_await http::send_simple(conn, &req, 101, headers.view(), "", false) < 0) co_return 0;
+    if (co_await http::send_response(conn, &req, 101, headers.view(), "", false) < 0) co_return 0;
 
     {
         rt::LogLine line("ws-open");

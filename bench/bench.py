@@ -1,0 +1,919 @@
+#!/usr/bin/python3
+"""HTTP benchmark of async-nostd against nginx and h2o (`make bench`).
+
+Runs wrk against async-nostd, nginx (Debian nginx-light) and h2o (Debian h2o), each started here
+with its own configuration in a temporary directory, the same number of workers, access logs off,
+serving the same temporary document root, in one run. For every scenario it prints requests per
+second, p50 and p99 latency, requests per server CPU-second (utime+stime of all the server's
+processes over the load, from /proc) and each figure's ratio to the better peer; then idle RSS and
+the targets from the issue with PASS/FAIL.
+
+    /usr/bin/python3 bench/bench.py                 # everything, 10 s per run (a few minutes)
+    /usr/bin/python3 bench/bench.py --quick         # 2 s runs: a smoke check
+    /usr/bin/python3 bench/bench.py --only keepalive --only close --workers 2
+
+Standard library only. Missing tools (wrk, nginx-light, h2o) are installed with apt-get (as root,
+or through sudo) unless --no-install is given; a peer that cannot be installed or started is
+reported and skipped. Exit status: 0 when the bench ran (a missed target is printed, not an
+error); 1 when a server could not be started or wrk failed against async-nostd; 2 for bad usage.
+
+New scenarios are entries of SCENARIOS (a `runner` may replace the wrk one, e.g. for WebSocket
+echo); new servers or IO backends are entries of make_servers().
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+SMALL_NAME = "2k.html"
+SMALL_SIZE = 2048
+BIG_NAME = "100m.bin"
+BIG_SIZE = 100 * 1024 * 1024
+MIB = 1024 * 1024
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios. Each is one measured load per server, after a short warm-up with the same load.
+#   name, title    --only NAME selects it; the title heads its table
+#   path           the file fetched
+#   connections    wrk -c
+#   headers        extra request headers (wrk -H)
+#   timeout        wrk --timeout, seconds
+#   mbps           also report MiB/s (large files)
+#   targets        (metric, minimum ratio to the better peer, label); metric is one of
+#                  req_s, req_per_cpu, p50, p99, mib_s
+#   runner         optional: a function(scenario, server, args, ctx) -> result dict (see run_wrk)
+# ---------------------------------------------------------------------------------------------
+SCENARIOS = [
+    dict(name="keepalive", title="keep-alive, 2 KiB file, 100 connections",
+         path="/" + SMALL_NAME, connections=100, headers=[], timeout=5,
+         targets=[("req_s", 1.0, "keep-alive 2 KiB, 100 conns: req/s"),
+                  ("req_per_cpu", 1.3, "keep-alive 2 KiB, 100 conns: requests per server CPU-second")]),
+    dict(name="close", title="Connection: close, 2 KiB file, 100 connections",
+         path="/" + SMALL_NAME, connections=100, headers=["Connection: close"], timeout=5,
+         targets=[("req_s", 1.0, "Connection: close 2 KiB, 100 conns: req/s")]),
+    dict(name="c1000", title="keep-alive, 2 KiB file, 1,000 connections",
+         path="/" + SMALL_NAME, connections=1000, headers=[], timeout=10,
+         targets=[("req_s", 1.0, "keep-alive 2 KiB, 1,000 conns: req/s")]),
+    dict(name="100m", title="100 MiB file, 4 connections",
+         path="/" + BIG_NAME, connections=4, headers=[], timeout=60, mbps=True,
+         targets=[("mib_s", 1.0, "100 MiB file, 4 conns: MiB/s")]),
+]
+
+IDLE_RSS_TARGET_MIB = 1.0
+
+# What each metric means: (column header, higher is better?)
+METRICS = {
+    "req_s": ("req/s", True),
+    "mib_s": ("MiB/s", True),
+    "p50": ("p50", False),
+    "p99": ("p99", False),
+    "req_per_cpu": ("req/CPU-s", True),
+}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools
+# ---------------------------------------------------------------------------------------------
+
+def which(name):
+    path = shutil.which(name)
+    if path:
+        return path
+    for d in ("/usr/sbin", "/sbin", "/usr/local/sbin"):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+TOOLS = [("wrk", "wrk"), ("nginx", "nginx-light"), ("h2o", "h2o")]
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
+
+
+def install_missing(wanted):
+    """Installs the Debian packages of the missing tools in `wanted` (binary names). Returns
+    {binary: reason} for those still missing. Services the packages would start are blocked with
+    a policy-rc.d that answers 101, created only if there is none and removed afterwards."""
+    missing = [(b, p) for b, p in TOOLS if b in wanted and not which(b)]
+    if not missing:
+        return {}
+    root = os.geteuid() == 0
+    sudo = [] if root else ["sudo"]
+    if not root and not shutil.which("sudo"):
+        return {b: "not installed, and not root and no sudo to install %s" % p for b, p in missing}
+    log("installing: %s (apt-get)" % " ".join(p for _, p in missing))
+    created_policy = False
+    failed = {}
+    try:
+        if not os.path.exists(POLICY_RC_D):
+            script = "#!/bin/sh\n# written by async-nostd bench/bench.py while it installs packages\nexit 101\n"
+            if root:
+                with open(POLICY_RC_D, "w") as f:
+                    f.write(script)
+                os.chmod(POLICY_RC_D, 0o755)
+            else:
+                subprocess.run(sudo + ["sh", "-c", "cat > %s && chmod 755 %s" % (POLICY_RC_D, POLICY_RC_D)],
+                               input=script.encode(), check=True)
+            created_policy = True
+        env_cmd = sudo + ["env", "DEBIAN_FRONTEND=noninteractive"]
+        r = subprocess.run(env_cmd + ["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            log("warning: apt-get update failed: %s" % r.stderr.decode(errors="replace").strip()[-300:])
+        for binary, pkg in missing:
+            r = subprocess.run(env_cmd + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if not which(binary):
+                failed[binary] = "apt-get install %s failed (status %d): %s" % (
+                    pkg, r.returncode, r.stderr.decode(errors="replace").strip()[-300:])
+    finally:
+        if created_policy:
+            if root:
+                os.unlink(POLICY_RC_D)
+            else:
+                subprocess.run(sudo + ["rm", "-f", POLICY_RC_D])
+    return failed
+
+
+def tool_version(cmd):
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+        return r.stdout.decode(errors="replace").strip().splitlines()[0]
+    except Exception as e:  # noqa: BLE001 - only a label
+        return "? (%s)" % e
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc
+# ---------------------------------------------------------------------------------------------
+
+def read_stat(pid):
+    """Returns (ppid, utime+stime ticks, starttime) of a process, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    rest = data[data.rfind(")") + 2:].split()
+    # rest[0] is field 3 (state): field n is rest[n - 3].
+    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[19])
+
+
+def process_tree(root_pid):
+    """The root and all its descendants: {pid: (cpu ticks, starttime)}."""
+    children = {}
+    stats = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        st = read_stat(pid)
+        if st is None:
+            continue
+        stats[pid] = st
+        children.setdefault(st[0], []).append(pid)
+    out = {}
+    todo = [root_pid]
+    while todo:
+        pid = todo.pop()
+        if pid in stats and pid not in out:
+            out[pid] = (stats[pid][1], stats[pid][2])
+            todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(before, after):
+    """CPU seconds the tree used between two process_tree() snapshots. A process that appeared
+    counts from zero; one that vanished counts until its last snapshot."""
+    ticks = 0
+    for pid, (t, start) in after.items():
+        b = before.get(pid)
+        ticks += t - (b[0] if b and b[1] == start else 0)
+    return ticks / CLK_TCK
+
+
+def rss_bytes(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+# ---------------------------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent():
+    # The server's main process gets SIGKILL if the bench dies without its `finally` (SIGKILL).
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+class Server:
+    """One server under test. Subclasses write their configuration and command line."""
+    name = "?"
+    ours = False
+    tool = None  # the binary that must exist (None: checked by the subclass)
+
+    def __init__(self, args):
+        self.args = args
+        self.proc = None
+        self.port = None
+        self.dir = None
+        self.known = {}  # pid -> starttime of every process of the tree seen so far
+        self.note = ""
+        self.version = ""
+        self.error_files = []
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def command(self, docroot):
+        raise NotImplementedError
+
+    def missing(self):
+        """A reason this server cannot run, or None."""
+        return None
+
+    def start(self, docroot, base_tmp):
+        self.dir = tempfile.mkdtemp(prefix=self.name + "-", dir=base_tmp)
+        self.port = free_port()
+        cmd = self.command(docroot)
+        self.cmdline = cmd
+        self.out = open(os.path.join(self.dir, "stdout-stderr.txt"), "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
+                                     cwd=self.dir, preexec_fn=_die_with_parent, start_new_session=True)
+        return self.wait_ready()
+
+    def wait_ready(self, timeout=15.0):
+        """Waits until the server answers GET of the small file with the expected body. Returns
+        None when it does, or why not."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return "exited with status %d: %s" % (self.proc.returncode, self.output_tail())
+            try:
+                status, body, _ = http_get("127.0.0.1", self.port, "/" + SMALL_NAME)
+                if status == 200 and body == small_body():
+                    self.snapshot()
+                    return None
+                last = "GET /%s answered %d with %d bytes" % (SMALL_NAME, status, len(body))
+            except OSError as e:
+                last = str(e)
+            time.sleep(0.05)
+        return "not ready after %.0f s (%s): %s" % (timeout, last, self.output_tail())
+
+    def output_tail(self):
+        texts = []
+        for path in [os.path.join(self.dir, "stdout-stderr.txt")] + self.error_files:
+            try:
+                with open(path, "rb") as f:
+                    t = f.read().decode(errors="replace").strip()
+                if t:
+                    texts.append("%s: %s" % (os.path.basename(path), t[-600:]))
+            except OSError:
+                pass
+        return " | ".join(texts) or "(no output)"
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def snapshot(self):
+        tree = process_tree(self.proc.pid) if self.alive() else {}
+        for pid, (_, start) in tree.items():
+            self.known[pid] = start
+        return tree
+
+    def stop(self):
+        """SIGTERM to the main process, a wait, then SIGKILL to whatever of its tree is left.
+        Only processes this bench started (the main one and its descendants, checked by start
+        time so a reused PID is never hit) are signalled."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.snapshot()
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        deadline = time.monotonic() + 3
+        for pid, start in self.known.items():
+            if pid == self.proc.pid:
+                continue
+            while True:
+                st = read_stat(pid)
+                if st is None or st[2] != start:
+                    break
+                if time.monotonic() > deadline:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    break
+                time.sleep(0.05)
+        self.out.close()
+
+
+class AsyncNostd(Server):
+    name = "async-nostd"
+    ours = True
+
+    def __init__(self, args, no_access_log=True):
+        super().__init__(args)
+        self.binary = os.path.abspath(args.binary)
+        self.no_access_log = no_access_log
+
+    def missing(self):
+        if not os.access(self.binary, os.X_OK):
+            return "%s not found: run make first" % self.binary
+        return None
+
+    def command(self, docroot):
+        cmd = [self.binary, str(self.args.workers), "127.0.0.1", str(self.port), "--root", docroot]
+        if self.no_access_log:
+            logfile = os.path.join(self.dir, "async-nostd.log")
+            self.error_files = [logfile]
+            return cmd + ["--log", logfile, "--no-access-log"]
+        return cmd + ["--log", "/dev/null"]
+
+    def start(self, docroot, base_tmp):
+        # Run a copy, so a rebuild of the binary in the work tree during the bench changes nothing.
+        copy = os.path.join(base_tmp, "async-nostd")
+        shutil.copy2(self.binary, copy)
+        self.version = "%s (%d bytes)" % (self.binary, os.path.getsize(copy))
+        self.binary = copy
+        why = super().start(docroot, base_tmp)
+        if why and self.no_access_log and self.proc.returncode == 2:
+            # A binary from before --no-access-log: the access log goes to /dev/null instead.
+            self.note = "--no-access-log rejected (%s); used --log /dev/null" % self.output_tail()
+            self.out.close()
+            self.no_access_log = False
+            why = super().start(docroot, base_tmp)
+        elif not why:
+            self.note = "--no-access-log"
+        return why
+
+
+class Nginx(Server):
+    name = "nginx"
+    tool = "nginx"
+
+    def missing(self):
+        return None if which("nginx") else "nginx not installed"
+
+    def command(self, docroot):
+        d = self.dir
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if nofile == resource.RLIM_INFINITY:
+            nofile = 65536
+        conns = max(1024, min(65536, nofile // 2))
+        user = "user root root;  # the bench runs as root: no switch to nobody\n" if os.geteuid() == 0 else ""
+        temps = "".join("    %s_temp_path %s/%s;\n" % (t, d, t)
+                        for t in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = f"""# nginx for async-nostd bench/bench.py
+{user}worker_processes {self.args.workers};
+worker_rlimit_nofile {nofile};
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{
+    worker_connections {conns};
+}}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000000;
+    keepalive_timeout 75s;
+    types {{
+        text/html html;
+        text/plain txt;
+        application/octet-stream bin;
+    }}
+    default_type application/octet-stream;
+{temps}    server {{
+        listen 127.0.0.1:{self.port};
+        root {docroot};
+    }}
+}}
+"""
+        path = os.path.join(d, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.error_files = [os.path.join(d, "error.log")]
+        self.note = "%d workers, sendfile, tcp_nopush" % self.args.workers
+        return [which("nginx"), "-c", path, "-p", d + "/", "-g", "daemon off;"]
+
+
+class H2o(Server):
+    name = "h2o"
+    tool = "h2o"
+
+    def missing(self):
+        return None if which("h2o") else "h2o not installed"
+
+    def command(self, docroot):
+        d = self.dir
+        user = "user: root  # the bench runs as root: no switch to nobody\n" if os.geteuid() == 0 else ""
+        conf = f"""# h2o for async-nostd bench/bench.py (no access-log directive: no access log)
+{user}num-threads: {self.args.workers}
+max-connections: 20000
+pid-file: {d}/h2o.pid
+error-log: {d}/error.log
+listen:
+  host: 127.0.0.1
+  port: {self.port}
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: {docroot}
+"""
+        path = os.path.join(d, "h2o.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.error_files = [os.path.join(d, "error.log")]
+        self.note = "%d threads" % self.args.workers
+        return [which("h2o"), "-c", path]
+
+
+def make_servers(args):
+    return [AsyncNostd(args), Nginx(args), H2o(args)]
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP helpers and the document root
+# ---------------------------------------------------------------------------------------------
+
+_small = None
+
+
+def small_body():
+    global _small
+    if _small is None:
+        line = b"async-nostd benchmark file, 2 KiB of text.\n"
+        _small = (line * (SMALL_SIZE // len(line) + 1))[:SMALL_SIZE - 1] + b"\n"
+    return _small
+
+
+def make_docroot(base):
+    root = os.path.join(base, "www")
+    os.mkdir(root)
+    with open(os.path.join(root, SMALL_NAME), "wb") as f:
+        f.write(small_body())
+    chunk = bytes(range(256)) * 4096  # 1 MiB, not sparse, not zeros
+    with open(os.path.join(root, BIG_NAME), "wb") as f:
+        for _ in range(BIG_SIZE // len(chunk)):
+            f.write(chunk)
+    # Readable by any worker user; the files stay in the page cache for every server alike.
+    os.chmod(base, 0o755)
+    os.chmod(root, 0o755)
+    for name in (SMALL_NAME, BIG_NAME):
+        os.chmod(os.path.join(root, name), 0o644)
+    return root
+
+
+def http_get(host, port, path, method="GET"):
+    c = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        c.request(method, path)
+        r = c.getresponse()
+        body = r.read()
+        return r.status, body, r.msg  # headers, looked up case-insensitively
+    finally:
+        c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# wrk
+# ---------------------------------------------------------------------------------------------
+
+WRK_LUA = r"""
+-- Written by async-nostd bench/bench.py: the summary as one JSON line after wrk's own report.
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-JSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,' ..
+    '"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+_UNITS = {"us": 1.0, "ms": 1e3, "s": 1e6, "m": 60e6, "h": 3600e6}
+
+
+def parse_duration_us(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError("bad latency %r" % text)
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk_text(out):
+    """wrk's own report: requests, duration, percentiles from "Latency Distribution", errors."""
+    r = {}
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h),\s*([\d.]+)([KMGT]?B) read", out)
+    if m:
+        r["requests"] = int(m.group(1))
+        r["duration_us"] = float(m.group(2)) * _UNITS[m.group(3)]
+        r["bytes"] = float(m.group(4)) * {"B": 1, "KB": 1024, "MB": MIB, "GB": 1024 * MIB, "TB": MIB * MIB}[m.group(5)]
+    dist = out.split("Latency Distribution", 1)
+    if len(dist) == 2:
+        for pct, val in re.findall(r"^\s*(\d+)%\s+(\S+)\s*$", dist[1], re.M):
+            if pct in ("50", "99"):
+                r["p%s_us" % pct] = parse_duration_us(val)
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    for k in ("connect", "read", "write", "timeout"):
+        r[k] = int(m.group(("connect", "read", "write", "timeout").index(k) + 1)) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    r["status"] = int(m.group(1)) if m else 0
+    return r
+
+
+def run_child(cmd, timeout, capture=True):
+    """subprocess.run, but the child is killed and reaped before any exception (Ctrl-C, SIGTERM,
+    timeout) goes on. Returns (status, stdout, stderr)."""
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    try:
+        o, e = p.communicate(timeout=timeout)
+        return p.returncode, (o or b"").decode(errors="replace"), (e or b"").decode(errors="replace")
+    except BaseException:
+        p.kill()
+        p.wait()
+        raise
+
+
+def wrk_command(args, scenario, server, seconds, script):
+    conns = scenario["connections"]
+    cmd = [which("wrk"), "-t%d" % min(args.threads, conns), "-c%d" % conns, "-d%ds" % seconds,
+           "--latency", "--timeout", "%ds" % scenario.get("timeout", 5), "-s", script]
+    for h in scenario.get("headers", []):
+        cmd += ["-H", h]
+    return cmd + [server.url(scenario["path"])]
+
+
+def run_wrk(scenario, server, args, ctx):
+    """One scenario against one server: warm-up, then the measured run with CPU accounting.
+    Returns a result dict, with "error" set when it failed."""
+    script = ctx["wrk_lua"]
+    if args.warmup > 0:
+        try:
+            run_child(wrk_command(args, scenario, server, args.warmup, script),
+                      args.warmup + scenario.get("timeout", 5) + 30, capture=False)
+        except subprocess.TimeoutExpired:
+            return {"error": "the warm-up wrk did not finish in time"}
+        time.sleep(0.3)
+    if not server.alive():
+        return {"error": "server died during warm-up: " + server.output_tail()}
+    cmd = wrk_command(args, scenario, server, args.duration, script)
+    before = server.snapshot()
+    try:
+        status, out, err = run_child(cmd, args.duration + scenario.get("timeout", 5) + 60)
+    except subprocess.TimeoutExpired:
+        return {"error": "wrk did not finish in time"}
+    after = server.snapshot()
+    res = {"cmd": " ".join(cmd), "raw": out}
+    if not server.alive():
+        res["error"] = "server died during the run: " + server.output_tail()
+        return res
+    if status != 0:
+        res["error"] = "wrk exited with %d: %s" % (status, (err + out)[-400:])
+        return res
+    m = re.search(r"^BENCH-JSON (\{.*\})$", out, re.M)
+    data = json.loads(m.group(1)) if m else parse_wrk_text(out)
+    if not data.get("requests") or not data.get("duration_us"):
+        res["error"] = "no requests completed: " + out[-400:]
+        return res
+    secs = data["duration_us"] / 1e6
+    good = data["requests"] - data["status"]
+    cpu = cpu_seconds(before, after)
+    res.update(
+        requests=data["requests"], good=good, seconds=secs, cpu_s=cpu,
+        req_s=good / secs,
+        mib_s=data["bytes"] / secs / MIB,
+        p50=data["p50_us"], p99=data["p99_us"],
+        req_per_cpu=(good / cpu) if cpu > 0 else None,
+        errors={k: data[k] for k in ("status", "connect", "read", "write", "timeout") if data.get(k)},
+    )
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+def fmt_latency(us):
+    if us is None:
+        return "-"
+    if us < 1000:
+        return "%.0fus" % us
+    if us < 1e6:
+        return "%.2fms" % (us / 1e3)
+    return "%.2fs" % (us / 1e6)
+
+
+def fmt_value(metric, v):
+    if v is None:
+        return "-"
+    if metric in ("p50", "p99"):
+        return fmt_latency(v)
+    if metric == "mib_s":
+        return "%.0f" % v
+    return "{:,.0f}".format(v)
+
+
+def fmt_ratio(r):
+    return "-" if r is None else "%.2fx" % r
+
+
+def ratio(metric, ours, peer):
+    """> 1 means ours is better, whichever way the metric goes."""
+    if ours is None or peer is None or ours <= 0 or peer <= 0:
+        return None
+    return ours / peer if METRICS[metric][1] else peer / ours
+
+
+def best_peer(metric, results, servers):
+    """(value, server name) of the better peer for a metric, or (None, None)."""
+    higher = METRICS[metric][1]
+    best = (None, None)
+    for s in servers:
+        r = results.get(s.name)
+        if s.ours or not r or "error" in r or r.get(metric) is None:
+            continue
+        v = r[metric]
+        if best[0] is None or (v > best[0] if higher else v < best[0]):
+            best = (v, s.name)
+    return best
+
+
+def print_table(header, rows, left=(0,)):
+    """Columns in `left` are aligned left, the others (numbers) right."""
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    line = lambda row: "  ".join(str(c).ljust(w) if i in left else str(c).rjust(w)
+                                 for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+    log(line(header))
+    log("  ".join("-" * w for w in widths))
+    for row in rows:
+        log(line(row))
+
+
+def scenario_metrics(scenario):
+    return (["req_s"] + (["mib_s"] if scenario.get("mbps") else []) + ["p50", "p99", "req_per_cpu"])
+
+
+def report_scenario(scenario, results, servers):
+    metrics = scenario_metrics(scenario)
+    header = ["server"] + [METRICS[m][0] for m in metrics] + ["requests", "CPU s", "errors"]
+    rows = []
+    for s in servers:
+        r = results.get(s.name)
+        if r is None:
+            continue
+        if "error" in r:
+            rows.append([s.name] + ["-"] * (len(header) - 2) + ["FAILED"])
+            continue
+        errs = ", ".join("%s %d" % kv for kv in r["errors"].items()) or "0"
+        rows.append([s.name] + [fmt_value(m, r.get(m)) for m in metrics]
+                    + ["{:,}".format(r["requests"]), "%.2f" % r["cpu_s"], errs])
+    for s in servers:
+        r = results.get(s.name)
+        if not s.ours or not r or "error" in r:
+            continue
+        row = ["%s vs best peer" % s.name]
+        for m in metrics:
+            v, who = best_peer(m, results, servers)
+            row.append("%s %s" % (fmt_ratio(ratio(m, r.get(m), v)), who[:5]) if who else "-")
+        rows.append(row + ["", "", ""])
+    print_table(header, rows)
+    for s in servers:
+        r = results.get(s.name)
+        if r and "error" in r:
+            log("  %s: %s" % (s.name, r["error"]))
+        elif r and r["errors"]:
+            log("  %s: wrk saw errors (%s); req/s counts 2xx/3xx answers only"
+                % (s.name, ", ".join("%s %d" % kv for kv in r["errors"].items())))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workers", type=int, default=2, help="workers (threads/processes) per server (2)")
+    ap.add_argument("--duration", type=int, default=10, help="seconds of each measured run (10)")
+    ap.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each run (2; 0: none)")
+    ap.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    ap.add_argument("--quick", action="store_true", help="2 s runs, 1 s warm-ups: a smoke check")
+    ap.add_argument("--only", action="append", metavar="NAME",
+                    help="run only this scenario (repeatable; comma lists too): " + ", ".join(s["name"] for s in SCENARIOS))
+    ap.add_argument("--servers", default=None,
+                    help="comma list of servers to run (default: all): async-nostd,nginx,h2o")
+    ap.add_argument("--binary", default=os.path.join(REPO, "async-nostd"), help="the async-nostd binary")
+    ap.add_argument("--no-install", action="store_true", help="do not apt-get install missing tools")
+    ap.add_argument("--verbose", action="store_true", help="print each wrk report")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration, args.warmup = 2, 1
+    if args.workers < 1 or args.duration < 1 or args.threads < 1 or args.warmup < 0:
+        ap.error("--workers, --duration and --threads must be at least 1, --warmup at least 0")
+
+    scenarios = SCENARIOS
+    if args.only:
+        names = [n for o in args.only for n in o.split(",") if n]
+        unknown = [n for n in names if n not in {s["name"] for s in SCENARIOS}]
+        if unknown:
+            ap.error("unknown scenario %s; there are: %s" % (", ".join(unknown), ", ".join(s["name"] for s in SCENARIOS)))
+        scenarios = [s for s in SCENARIOS if s["name"] in names]
+
+    servers = make_servers(args)
+    if args.servers:
+        keep = args.servers.split(",")
+        unknown = [n for n in keep if n not in {s.name for s in servers}]
+        if unknown:
+            ap.error("unknown server %s" % ", ".join(unknown))
+        servers = [s for s in servers if s.name in keep]
+
+    # Ctrl-C and SIGTERM end the bench through the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # for wrk and the servers
+
+    wanted = {"wrk"} | {s.tool for s in servers if s.tool}
+    failed_install = {} if args.no_install else install_missing(wanted)
+    if not which("wrk"):
+        log("error: wrk is not available: %s" % failed_install.get("wrk", "not installed (--no-install)"))
+        return 1
+
+    exit_status = 0
+    base = tempfile.mkdtemp(prefix="async-nostd-bench-")
+    started = []
+    try:
+        log("async-nostd HTTP benchmark: %d workers per server, %d s runs after %d s warm-ups, wrk -t%d, "
+            "%d CPUs, access logs off" % (args.workers, args.duration, args.warmup, args.threads, os.cpu_count()))
+        log("preparing the document root (%s: %d bytes, %s: %d MiB) in %s"
+            % (SMALL_NAME, SMALL_SIZE, BIG_NAME, BIG_SIZE // MIB, base))
+        docroot = make_docroot(base)
+        ctx = {"wrk_lua": os.path.join(base, "report.lua")}
+        with open(ctx["wrk_lua"], "w") as f:
+            f.write(WRK_LUA)
+        log("wrk: %s" % tool_version([which("wrk"), "-v"]))
+
+        idle_rss = {}
+        for s in servers:
+            why = s.missing()
+            if why and s.tool in failed_install:
+                why = failed_install[s.tool]
+            if not why:
+                why = s.start(docroot, base)
+                started.append(s)
+            if why:
+                log("%-12s NOT STARTED: %s" % (s.name, why))
+                exit_status = 1
+                continue
+            # Idle footprint: after start-up and a couple of requests, before any load.
+            for _ in range(2):
+                _, _, small_headers = http_get("127.0.0.1", s.port, "/" + SMALL_NAME)
+            status, _, headers = http_get("127.0.0.1", s.port, "/" + BIG_NAME, method="HEAD")
+            length = int(headers.get("Content-Length", "-1"))
+            if status != 200 or length != BIG_SIZE:
+                log("%-12s warning: HEAD /%s answered %d, Content-Length %d" % (s.name, BIG_NAME, status, length))
+            time.sleep(0.5)
+            tree = s.snapshot()
+            idle_rss[s.name] = (rss_bytes(tree), len(tree), rss_bytes([s.proc.pid]))
+            if s.name == "nginx":
+                s.version = tool_version([which("nginx"), "-v"])
+            elif s.name == "h2o":
+                s.version = tool_version([which("h2o"), "--version"])
+            log("%-12s port %d, pid %d, %d process(es): %s; %s; %s is %s"
+                % (s.name, s.port, s.proc.pid, len(tree), s.version, s.note, SMALL_NAME,
+                   small_headers.get("Content-Type", "sent without Content-Type")))
+        running = [s for s in servers if s.alive()]
+        if not any(s.ours for s in running):
+            log("error: async-nostd did not start")
+            return 1
+
+        all_results = {}
+        for sc in scenarios:
+            log("")
+            conns = sc["connections"]
+            log("== %s: %s (wrk -t%d -c%d -d%ds%s) =="
+                % (sc["name"], sc["title"], min(args.threads, conns), conns, args.duration,
+                   "".join(" -H '%s'" % h for h in sc.get("headers", []))))
+            results = {}
+            for s in running:
+                if not s.alive():
+                    results[s.name] = {"error": "server is not running"}
+                    continue
+                res = sc.get("runner", run_wrk)(sc, s, args, ctx)
+                results[s.name] = res
+                if args.verbose and res.get("raw"):
+                    log("--- %s\n%s" % (s.name, res["raw"].rstrip()))
+                if "error" in res and s.ours:
+                    exit_status = 1
+            all_results[sc["name"]] = results
+            report_scenario(sc, results, running)
+
+        # Idle RSS
+        log("")
+        log("== idle RSS: sum of VmRSS over the server's processes after start-up and 2 requests ==")
+        rows = [[s.name, "%.2f MiB" % (idle_rss[s.name][0] / MIB), str(idle_rss[s.name][1]),
+                 "%.2f MiB" % (idle_rss[s.name][2] / MIB)]
+                for s in running if s.name in idle_rss]
+        print_table(["server", "RSS", "processes", "main process alone"], rows)
+        if any(s.name == "h2o" for s in running):
+            log("  (h2o's second process is its crash-report helper, perl annotate-backtrace-symbols)")
+
+        # Targets
+        log("")
+        log("== targets: async-nostd against the better peer in this run "
+            "(ratio > 1 means async-nostd is better; latency and RSS: peer/ours) ==")
+        ours = [s for s in running if s.ours]
+        rows = []
+        for o in ours:
+            prefix = "" if len(ours) == 1 else o.name + ": "
+            for sc in scenarios:
+                results = all_results[sc["name"]]
+                r = results.get(o.name, {})
+                for metric, minimum, label in sc.get("targets", []):
+                    v, who = best_peer(metric, results, running)
+                    if "error" in r:
+                        rows.append(["FAIL", prefix + label, ">= %.1fx" % minimum, "async-nostd failed", ""])
+                        continue
+                    if who is None:
+                        rows.append(["n/a", prefix + label, ">= %.1fx" % minimum, "no peer result", ""])
+                        continue
+                    q = ratio(metric, r.get(metric), v)
+                    ok = q is not None and q >= minimum and not r.get("errors")
+                    note = "vs %s: %s vs %s" % (who, fmt_value(metric, r.get(metric)), fmt_value(metric, v))
+                    if r.get("errors"):
+                        note += "; async-nostd had errors"
+                    rows.append(["PASS" if ok else "FAIL", prefix + label, ">= %.1fx" % minimum, fmt_ratio(q), note])
+            if o.name in idle_rss:
+                mine = idle_rss[o.name][0]
+                peers = [(idle_rss[s.name][0], s.name) for s in running if not s.ours and s.name in idle_rss]
+                best = min(peers) if peers else None
+                rows.append(["PASS" if mine <= IDLE_RSS_TARGET_MIB * MIB else "FAIL", prefix + "idle RSS",
+                             "<= %.0f MiB" % IDLE_RSS_TARGET_MIB, "%.2f MiB" % (mine / MIB),
+                             ("%s: %.2f MiB, %s" % (best[1], best[0] / MIB, fmt_ratio(best[0] / mine)))
+                             if best and mine else ""])
+        print_table(["", "target", "wanted", "measured", "detail"], rows, left=(0, 1, 4))
+        for s in servers:
+            if s.note and s.ours and "rejected" in s.note:
+                log("note: %s: %s" % (s.name, s.note))
+        return exit_status
+    except KeyboardInterrupt:
+        log("\ninterrupted")
+        return 130
+    finally:
+        for s in started:
+            try:
+                s.stop()
+            except Exception as e:  # noqa: BLE001 - keep stopping the others
+                log("warning: stopping %s: %s" % (s.name, e))
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

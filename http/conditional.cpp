@@ -1,0 +1,136 @@
+// http/conditional.cpp — see conditional.h.
+#include "http/conditional.h"
+
+#include "runtime/civil_time.h"
+
+namespace http {
+namespace {
+
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// The next comma-separated member of `list` (trimmed), consuming it and its comma.
+std::string_view next_member(std::string_view& list) {
+    const std::size_t comma = list.find(',');
+    const std::string_view member = list.substr(0, comma);
+    list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+    return trim(member);
+}
+
+bool is_weak(std::string_view tag) { return tag.starts_with("W/"); }
+std::string_view opaque(std::string_view tag) { return is_weak(tag) ? tag.substr(2) : tag; }
+
+// A decimal with no sign or spaces; values past 2^64 saturate (a range that large is past the
+// end of any file anyway). False if empty or not all digits.
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+    if (s.empty()) return false;
+    out = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+        out = out > (UINT64_MAX - digit) / 10 ? UINT64_MAX : out * 10 + digit;
+    }
+    return true;
+}
+
+// A quality value (RFC 9110 §12.4.2) of zero: "0", "0.", "0.0", "0.000".
+bool is_zero_quality(std::string_view q) {
+    if (q.empty() || q[0] != '0') return false;
+    for (char c : q.substr(1))
+        if (c != '.' && c != '0') return false;
+    return true;
+}
+
+}  // namespace
+
+bool etag_list_matches(std::string_view list, std::string_view etag, bool weak) {
+    if (trim(list) == "*") return true;
+    if (!weak && is_weak(etag)) return false;
+    while (!list.empty()) {
+        const std::string_view tag = next_member(list);
+        if (!weak && is_weak(tag)) continue;
+        if (opaque(tag) == opaque(etag)) return true;
+    }
+    return false;
+}
+
+ByteRange parse_range(std::string_view range, std::uint64_t size) {
+    const ByteRange kWhole{ByteRange::whole, 0, size};
+    constexpr std::string_view kUnit = "bytes=";
+    if (range.size() < kUnit.size() || !equals_ignore_case(range.substr(0, kUnit.size()), kUnit)) return kWhole;
+    const std::string_view spec = trim(range.substr(kUnit.size()));
+    const std::size_t dash = spec.find('-');
+    if (dash == std::string_view::npos) return kWhole;
+    std::uint64_t first = 0, last = 0;
+    const bool has_first = parse_u64(spec.substr(0, dash), first);
+    const bool has_last = parse_u64(spec.substr(dash + 1), last);
+    if ((dash > 0 && !has_first) || (dash + 1 < spec.size() && !has_last)) return kWhole;  // syntax
+    if (!has_first) {  // "-N": the last N bytes
+        if (!has_last) return kWhole;
+        if (last == 0 || size == 0) return {ByteRange::unsatisfiable, 0, 0};
+        const std::uint64_t n = last < size ? last : size;
+        return {ByteRange::partial, size - n, n};
+    }
+    if (has_last && last < first) return kWhole;  // invalid range-spec: the header is ignored
+    if (first >= size) return {ByteRange::unsatisfiable, 0, 0};
+    if (!has_last || last >= size) last = size - 1;
+    return {ByteRange::partial, first, last - first + 1};
+}
+
+Selection select_representation(const Request& req, std::string_view etag, std::int64_t mtime, std::uint64_t size) {
+    const Selection whole{200, 0, size};
+    std::int64_t date;
+    // §13.2.2 steps 1-2: the client's copy must still be current (412 when it is not).
+    if (const std::string_view v = req.header("If-Match"); v.data()) {
+        if (!etag_list_matches(v, etag, false)) return {412, 0, 0};
+    } else if (const std::string_view d = req.header("If-Unmodified-Since"); d.data() && rt::parse_http_date(d, date)) {
+        if (mtime > date) return {412, 0, 0};
+    }
+    // Steps 3-4: the client's copy is still good (304 when it is).
+    if (const std::string_view v = req.header("If-None-Match"); v.data()) {
+        if (etag_list_matches(v, etag, true)) return {304, 0, 0};
+    } else if (const std::string_view d = req.header("If-Modified-Since"); d.data() && rt::parse_http_date(d, date)) {
+        if (mtime <= date) return {304, 0, 0};
+    }
+    // Step 5: ranges are defined for GET only; If-Range must name exactly this representation.
+    const std::string_view range = req.header("Range");
+    if (!range.data() || req.method != "GET") return whole;
+    if (const std::string_view v = trim(req.header("If-Range")); v.data()) {
+        const bool is_tag = v.starts_with('"') || is_weak(v);
+        if (is_tag ? !etag_list_matches(v, etag, false) || v.find(',') != std::string_view::npos
+                   : !rt::parse_http_date(v, date) || date != mtime)
+            return whole;
+    }
+    const ByteRange r = parse_range(range, size);
+    if (r.kind == ByteRange::unsatisfiable) return {416, 0, 0};
+    if (r.kind == ByteRange::partial) return {206, r.first, r.length};
+    return whole;
+}
+
+bool accepts_gzip(std::string_view accept_encoding) {
+    int gzip = -1, any = -1;  // -1 not listed, 0 refused (q=0), 1 accepted
+    while (!accept_encoding.empty()) {
+        std::string_view member = next_member(accept_encoding);
+        const std::size_t semi = member.find(';');
+        const std::string_view coding = trim(member.substr(0, semi));
+        member.remove_prefix(semi == std::string_view::npos ? member.size() : semi);
+        int ok = 1;
+        while (!member.empty()) {  // ";q=0.5;x=y": each parameter starts at a ';'
+            const std::size_t next = member.find(';', 1);
+            const std::string_view param = trim(member.substr(1, next == std::string_view::npos ? next : next - 1));
+            if (param.size() >= 2 && (param[0] | 0x20) == 'q' && param[1] == '=' && is_zero_quality(param.substr(2)))
+                ok = 0;
+            member.remove_prefix(next == std::string_view::npos ? member.size() : next);
+        }
+        if (equals_ignore_case(coding, "gzip") || equals_ignore_case(coding, "x-gzip")) gzip = ok;
+        else if (coding == "*") any = ok;
+    }
+    return gzip >= 0 ? gzip == 1 : any == 1;
+}
+
+}  // namespace http
