@@ -2,7 +2,10 @@
 #
 #   make            build ./async-nostd (static, freestanding, no libc)
 #   make run        build and serve www/ on 127.0.0.1:8080 with 4 workers
-#   make test       install missing test dependencies, then unit tests (ASan/UBSan) + test.py
+#   make test       install missing test dependencies, then unit tests (ASan/UBSan), a fuzz smoke
+#                   run (the corpus replayed, then a few seconds per target) and test.py
+#   make fuzz       build the libFuzzer targets and run each for a while (FUZZ_SECONDS)
+#   make bench      wrk against async-nostd, nginx and h2o (installs them when missing)
 #   make size       print the binary's size against its budget
 #   make clean
 
@@ -33,7 +36,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOSTFLAGS := -std=c++20 -O1 -g -Wall -Wextra -iquote . $(SANITIZE)
 
-.PHONY: all run test unit e2e deps size clean
+.PHONY: all run test unit e2e deps size bench clean
 
 all: $(BIN)
 
@@ -74,6 +77,8 @@ deps:
 	$(PYTHON) -c 'import pytest' 2>/dev/null || missing="$$missing python3-pytest"; \
 	[ -f /usr/include/gtest/gtest.h ] || missing="$$missing libgtest-dev"; \
 	command -v $(HOSTCXX) >/dev/null || missing="$$missing g++"; \
+	command -v clang++ >/dev/null || missing="$$missing clang"; \
+	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
@@ -85,8 +90,13 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 
+bench: $(BIN)
+	$(PYTHON) bench/bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BUILD) $(BIN)
+
+-include tests/fuzz/fuzz.mk
 
 # Flags live here: a change to this file rebuilds everything.
 $(SERVER_OBJS) $(HOST_OBJS): Makefile

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "executor/worker.h"
+#include "http/file_cache.h"
 #include "http/server.h"
 #include "net/address.h"
 #include "net/socket.h"
@@ -201,7 +202,7 @@ int main(int argc, char** argv) {
     o.http.upgrade = ws::upgrade;
     http::configure(o.http);
     ex::Worker* workers = nullptr;
-    if (const int r = ex::start_workers(o.workers, http::on_connection, &workers); r < 0)
+    if (const int r = ex::start_workers(o.workers, http::on_connection, http::file_cache_end_turn, &workers); r < 0)
         return fail(kExitFailure, "cannot start the workers", "", "", r);
 
     {

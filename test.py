@@ -18,11 +18,15 @@ import base64
 import collections
 import concurrent.futures
 import datetime
+import email.utils
 import errno
+import gzip
 import hashlib
 import os
+import random
 import re
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -82,6 +86,25 @@ FILES = {
     "big.bin": _big_bytes(),
 }
 
+# gzip_static: page.txt has a gzip'd twin page.txt.gz; notes.txt has none.
+PAGE_TXT = b"".join(b"gzip_static line %03d: the quick brown fox jumps over the lazy dog\n" % i
+                    for i in range(64))
+# Never served: a dotfile under the root, and a file just outside the root (the root's parent).
+DOTFILE_SECRET = b"dotfile-secret-7b1f0c2e\n"
+OUTSIDE_SECRET = b"outside-the-root-secret-e4a9d31c\n"
+UTF8_NAME = "na\u00efve-\u65e5\u672c.txt"  # naïve-日本.txt
+
+FILES.update({
+    "page.txt": PAGE_TXT,
+    "page.txt.gz": gzip.compress(PAGE_TXT, mtime=0),
+    ".secret": DOTFILE_SECRET,
+    "sub/.hidden": DOTFILE_SECRET,
+    ".git/config": DOTFILE_SECRET,
+    "noindex/readme.txt": b"a directory without index.html\n",
+    "with space.txt": b"a file whose name has a space\n",
+    UTF8_NAME: "a file with a UTF-8 name: \u65e5\u672c\n".encode(),
+})
+
 CONTENT_TYPES = {
     "index.html": "text/html; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
@@ -91,6 +114,10 @@ CONTENT_TYPES = {
     "notes.txt": "text/plain; charset=utf-8",
     "sub/index.html": "text/html; charset=utf-8",
     "big.bin": "application/octet-stream",
+    "page.txt": "text/plain; charset=utf-8",
+    "noindex/readme.txt": "text/plain; charset=utf-8",
+    "with space.txt": "text/plain; charset=utf-8",
+    UTF8_NAME: "text/plain; charset=utf-8",
 }
 
 # URL path -> file key under the root
@@ -107,6 +134,14 @@ TARGETS = {
     "/big.bin": "big.bin",
 }
 SMALL_TARGETS = [t for t, f in TARGETS.items() if f != "big.bin"]
+# Further targets that check_file_response knows (not part of the load tests' rotation).
+EXTRA_TARGETS = {
+    "/page.txt": "page.txt",
+    "/noindex/readme.txt": "noindex/readme.txt",
+    "/with%20space.txt": "with space.txt",
+    "/na%C3%AFve-%E6%97%A5%E6%9C%AC.txt": UTF8_NAME,
+}
+ALL_TARGETS = {**TARGETS, **EXTRA_TARGETS}
 
 
 # --------------------------------------------------------------------------
@@ -272,11 +307,20 @@ class ServerProcess:
 
 @pytest.fixture(scope="session")
 def www(tmp_path_factory):
-    root = tmp_path_factory.mktemp("www")
+    """The document root SITE/www; SITE/secret.txt lies just outside it, and symlinks under the
+    root point out of it (to that secret, to the site directory, to /etc/hostname)."""
+    site = tmp_path_factory.mktemp("site")
+    root = site / "www"
+    root.mkdir()
+    (site / "secret.txt").write_bytes(OUTSIDE_SECRET)
     for name, data in FILES.items():
-        p = root / name
+        p = Path(os.fsdecode(bytes(root) + b"/" + name.encode("utf-8")))
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
+    (root / "link-out.txt").symlink_to(site / "secret.txt")        # absolute, leads out
+    (root / "sub" / "link-up.txt").symlink_to("../../secret.txt")  # relative, climbs out
+    (root / "linkdir").symlink_to(site)                            # a directory outside
+    (root / "link-etc").symlink_to("/etc/hostname")
     return root
 
 
@@ -514,7 +558,7 @@ class HttpClient:
 
 
 def check_file_response(resp, target, method="GET"):
-    key = TARGETS[target]
+    key = ALL_TARGETS[target]
     expected = FILES[key]
     where = f"{method} {target}"
     assert resp.status_line == "HTTP/1.1 200 OK", f"{where}: {resp!r}"
@@ -1441,3 +1485,1134 @@ def test_body_at_limit_accepted(server4):
         (resp,) = _raw_exchange(c, raw, ["POST"])
         assert resp.status == 405
         check_file_response(c.request("GET", "/data.json"), "/data.json")
+
+
+# --------------------------------------------------------------------------
+# Shared helpers for sections 14-29
+# --------------------------------------------------------------------------
+
+def assert_healthy(port, what="afterwards"):
+    """A fresh connection still gets a 200."""
+    try:
+        with HttpClient(port) as c:
+            check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+    except (OSError, AssertionError) as e:
+        raise AssertionError(f"server not healthy {what}: {type(e).__name__}: {e}") from None
+
+
+def exchange(port, raw, method="GET"):
+    """Sends raw bytes on a new connection and returns (response, open client)."""
+    c = HttpClient(port)
+    try:
+        (resp,) = _raw_exchange(c, raw, [method])
+    except BaseException:
+        c.close()
+        raise
+    return resp, c
+
+
+def fd_count(srv):
+    return len(os.listdir(f"/proc/{srv.pid}/fd"))
+
+
+def settled_fd_count(srv, timeout=3.0):
+    """The server's open fd count once it has been steady for 0.3 s (connections such as the
+    start-up probe are closed by then)."""
+    deadline = time.monotonic() + timeout
+    last, since = fd_count(srv), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        n = fd_count(srv)
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since >= 0.3:
+            break
+    return last
+
+
+def wait_fd_count(srv, limit, timeout=5.0):
+    """Polls until the server has at most `limit` open fds; returns the last count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        n = fd_count(srv)
+        if n <= limit or time.monotonic() > deadline:
+            return n
+        time.sleep(0.05)
+
+
+def fd_listing(srv):
+    out = []
+    for fd in sorted(os.listdir(f"/proc/{srv.pid}/fd"), key=int):
+        try:
+            out.append(f"{fd}->{os.readlink(f'/proc/{srv.pid}/fd/{fd}')}")
+        except OSError:
+            pass
+    return " ".join(out)
+
+
+def wait_log(srv, pattern, timeout=3.0):
+    """Polls the server log until the regex `pattern` matches; returns the log text."""
+    deadline = time.monotonic() + timeout
+    rx = re.compile(pattern, re.M)
+    while True:
+        text = srv.log_path.read_text("utf-8", "replace") if srv.log_path.exists() else ""
+        if rx.search(text) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
+def small_rcvbuf_socket(port, rcvbuf=4096, timeout=10.0):
+    """A connection whose receive buffer (and so its TCP window) is tiny: set before connect."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect((HOST, port))
+    return s
+
+
+def read_head(sock, deadline):
+    """Reads a response head; returns (Response, the body bytes already received)."""
+    buf = bytearray()
+    while b"\r\n\r\n" not in buf:
+        assert time.monotonic() < deadline, f"no complete response head in time ({bytes(buf[:200])!r})"
+        data = sock.recv(65536)
+        assert data, f"connection closed before a complete response head ({bytes(buf[:200])!r})"
+        buf += data
+    i = buf.find(b"\r\n\r\n")
+    parser = ResponseParser()
+    parser.expect("HEAD")  # head only: the body is read by the caller
+    parser.feed(bytes(buf[:i + 4]))
+    resp = parser.next()
+    return resp, bytes(buf[i + 4:])
+
+
+def make_root(tmp_path, files=(), sparse=()):
+    """A per-test document root with `files` (name -> bytes) and sparse files (name -> size)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    for name, data in dict(files).items():
+        (root / name).write_bytes(data)
+    for name, size in dict(sparse).items():
+        with open(root / name, "wb"):
+            pass
+        os.truncate(root / name, size)
+    return root
+
+
+GIB = 1 << 30
+
+
+# --------------------------------------------------------------------------
+# 14. Framing: a request split anywhere, 50 pipelined requests in one write
+# --------------------------------------------------------------------------
+
+def test_request_sent_byte_by_byte(server4):
+    """Every byte of the head in its own segment (TCP_NODELAY, 2 ms apart): one answer."""
+    with HttpClient(server4.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        raw = build_request("GET", "/notes.txt", server4.port, [("User-Agent", "trickle/1.0")])
+        for i in range(len(raw)):
+            c.sock.sendall(raw[i:i + 1])
+            time.sleep(0.002)
+        c.parser.expect("GET")
+        check_file_response(c.read(), "/notes.txt")
+        assert not c.parser.buf
+        # and the connection is still in step: a whole request next
+        check_file_response(c.request("GET", "/data.json"), "/data.json")
+
+
+def test_request_split_at_every_position(server4):
+    """The same request split in two at each byte position, on one keep-alive connection."""
+    raw = b"GET /notes.txt?q=1 HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n"
+    with HttpClient(server4.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for k in range(1, len(raw)):
+            c.sock.sendall(raw[:k])
+            time.sleep(0.005)
+            c.sock.sendall(raw[k:])
+            c.parser.expect("GET")
+            try:
+                check_file_response(c.read(), "/notes.txt")
+            except AssertionError as e:
+                raise AssertionError(f"split after byte {k} ({raw[:k][-8:]!r} | {raw[k:][:8]!r}): "
+                                     f"{e}") from None
+        # two requests split inside the second one's CRLF CRLF
+        two = raw + raw
+        cut = len(two) - 1
+        c.sock.sendall(two[:cut])
+        time.sleep(0.05)
+        c.sock.sendall(two[cut:])
+        for _ in range(2):
+            c.parser.expect("GET")
+            check_file_response(c.read(), "/notes.txt")
+
+
+def test_50_pipelined_requests_in_one_write(server4):
+    """50 requests (GET and HEAD, every file, big.bin included) in one sendall: 50 answers in
+    order, each with the right body."""
+    targets = list(TARGETS)
+    plan = [("HEAD" if i % 9 == 4 else "GET", targets[i % len(targets)]) for i in range(50)]
+    raw = b"".join(build_request(m, t, server4.port) for m, t in plan)
+    with HttpClient(server4.port, timeout=10) as c:
+        responses = _raw_exchange(c, raw, [m for m, _ in plan])
+        for i, ((method, target), resp) in enumerate(zip(plan, responses)):
+            try:
+                check_file_response(resp, target, method)
+            except AssertionError as e:
+                raise AssertionError(f"pipelined response #{i} ({method} {target}): {e}") from None
+        assert not c.parser.buf, f"extra bytes after 50 responses: {bytes(c.parser.buf[:80])!r}"
+        check_file_response(c.request("GET", "/style.css"), "/style.css")
+
+
+# --------------------------------------------------------------------------
+# 15. Malformed heads: 400, the connection closes, the server stays healthy
+# --------------------------------------------------------------------------
+
+REQ_LINE = b"GET /notes.txt HTTP/1.1\r\n"
+BAD_HEADS = [
+    ("space-before-colon", REQ_LINE + b"Host : x\r\n\r\n"),
+    ("space-before-colon-2", REQ_LINE + b"Host: x\r\nAccept : */*\r\n\r\n"),
+    ("tab-before-colon", REQ_LINE + b"Host: x\r\nAccept\t: */*\r\n\r\n"),
+    ("name-paren", REQ_LINE + b"Host: x\r\nX(Test): 1\r\n\r\n"),
+    ("name-at", REQ_LINE + b"Host: x\r\nX@Test: 1\r\n\r\n"),
+    ("name-slash", REQ_LINE + b"Host: x\r\nX/Test: 1\r\n\r\n"),
+    ("name-non-ascii", REQ_LINE + b"Host: x\r\nX-T\xc3\xa9st: 1\r\n\r\n"),
+    ("name-empty", REQ_LINE + b"Host: x\r\n: 1\r\n\r\n"),
+    ("no-colon", REQ_LINE + b"Host: x\r\nJustAName\r\n\r\n"),
+    ("cr-without-lf-in-value", REQ_LINE + b"Host: x\r\nX-Test: a\rb\r\n\r\n"),
+    ("cr-without-lf-after-field", REQ_LINE + b"Host: x\rX-Test: 1\r\n\r\n"),
+    ("cr-without-lf-request-line", b"GET /notes.txt HTTP/1.1\rHost: x\r\n\r\n"),
+    ("cr-without-lf-end-of-head", REQ_LINE + b"Host: x\r\n\rX\r\n\r\n"),
+    ("nul-in-value", REQ_LINE + b"Host: x\r\nX-Test: a\x00b\r\n\r\n"),
+    ("soh-in-value", REQ_LINE + b"Host: x\r\nX-Test: a\x01b\r\n\r\n"),
+    ("esc-in-value", REQ_LINE + b"Host: x\r\nX-Test: a\x1bb\r\n\r\n"),
+    ("del-in-value", REQ_LINE + b"Host: x\r\nX-Test: a\x7fb\r\n\r\n"),
+    ("nul-in-host", REQ_LINE + b"Host: x\x00y\r\n\r\n"),
+    ("obs-fold-space", REQ_LINE + b"Host: x\r\nX-Test: a\r\n  b\r\n\r\n"),
+    ("obs-fold-tab", REQ_LINE + b"Host: x\r\nX-Test: a\r\n\tb\r\n\r\n"),
+    ("first-field-folded", REQ_LINE + b" Host: x\r\n\r\n"),
+    ("two-spaces-after-method", b"GET  /notes.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("two-spaces-before-version", b"GET /notes.txt  HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("missing-version", b"GET /notes.txt\r\nHost: x\r\n\r\n"),
+    ("missing-target", b"GET HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("lowercase-version", b"GET /notes.txt http/1.1\r\nHost: x\r\n\r\n"),
+    ("version-no-dot", b"GET /notes.txt HTTP/11\r\nHost: x\r\n\r\n"),
+    ("version-two-digits", b"GET /notes.txt HTTP/1.10\r\nHost: x\r\n\r\n"),
+    ("leading-space", b" GET /notes.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("trailing-garbage", b"GET /notes.txt HTTP/1.1 x\r\nHost: x\r\n\r\n"),
+    ("tab-separator", b"GET\t/notes.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("method-with-slash", b"GE/T /notes.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize("raw", [r for _, r in BAD_HEADS], ids=[i for i, _ in BAD_HEADS])
+def test_malformed_head_400_and_close(server4, raw):
+    resp, c = exchange(server4.port, raw)
+    with c:
+        assert resp.status == 400, f"{raw!r}: {resp!r}"
+        assert c.wait_closed(2.0), f"connection left open after 400 for {raw!r}"
+    assert_healthy(server4.port, f"after {raw!r}")
+
+
+# --------------------------------------------------------------------------
+# 16. Methods, versions and size limits: 501, 405, OPTIONS 204, 505, 414, 431
+# --------------------------------------------------------------------------
+
+def test_unknown_method_501(server4):
+    for method in ("BREW", "PROPFIND", "get"):
+        resp, c = exchange(server4.port, build_request(method, "/notes.txt", server4.port))
+        with c:
+            assert resp.status == 501, f"{method}: {resp!r}"
+    assert_healthy(server4.port)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_other_methods_405_with_allow(server4, method):
+    with HttpClient(server4.port) as c:
+        resp = c.request(method, "/notes.txt", [("Content-Length", "0")])
+        assert resp.status == 405, f"{method}: {resp!r}"
+        assert resp.get("Allow") == "GET, HEAD", resp
+        # the connection stays usable
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+
+
+def test_options_204_with_allow(server4):
+    with HttpClient(server4.port) as c:
+        for target in ("/notes.txt", "*"):
+            resp = c.request("OPTIONS", target)
+            assert resp.status == 204, f"OPTIONS {target}: {resp!r}"
+            assert resp.get("Allow") == "GET, HEAD", resp
+            assert resp.get("Content-Length") in (None, "0"), resp
+        # a 204 has no body: had one been sent, this answer would be misparsed
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+
+
+@pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/3.0", "HTTP/0.9", "HTTP/1.2"])
+def test_unsupported_version_505(server4, version):
+    raw = f"GET /notes.txt {version}\r\nHost: x\r\n\r\n".encode()
+    resp, c = exchange(server4.port, raw)
+    with c:
+        assert resp.status == 505, f"{raw!r}: {resp!r}"
+    assert_healthy(server4.port)
+
+
+def _line_of(total):
+    """A GET request line for /notes.txt (padded in the query) of `total` bytes incl. CRLF."""
+    fixed = len(b"GET /notes.txt? HTTP/1.1\r\n")
+    line = b"GET /notes.txt?" + b"a" * (total - fixed) + b" HTTP/1.1\r\n"
+    assert len(line) == total
+    return line
+
+
+# The limit is 8 KiB = 8192 bytes for the request line itself (RFC 9112's request-line, which
+# excludes the CRLF that ends it): 8194 bytes with the CRLF pass, 8195 get 414.
+@pytest.mark.parametrize("total,status", [(8192, 200), (8194, 200), (8195, 414), (8196, 414),
+                                          (12000, 414)])
+def test_request_line_limit_414(server4, total, status):
+    raw = _line_of(total) + b"Host: x\r\n\r\n"
+    resp, c = exchange(server4.port, raw)
+    with c:
+        if status == 200:
+            check_file_response(resp, "/notes.txt")
+        else:
+            assert resp.status == 414, f"request line of {total} bytes (incl. CRLF): {resp!r}"
+            assert c.wait_closed(2.0)
+    assert_healthy(server4.port)
+
+
+def test_request_line_too_long_before_its_end_414(server4):
+    """9000 bytes of request line with no CRLF yet: 414 without waiting for the rest."""
+    resp, c = exchange(server4.port, b"GET /" + b"a" * 9000)
+    with c:
+        assert resp.status == 414, resp
+        assert c.wait_closed(2.0)
+    assert_healthy(server4.port)
+
+
+def _head_of(total):
+    """A request head for /notes.txt of exactly `total` bytes (request line, fields, empty line)."""
+    prefix = b"GET /notes.txt HTTP/1.1\r\nHost: x\r\nX-Pad: "
+    pad = total - len(prefix) - 4
+    head = prefix + b"p" * pad + b"\r\n\r\n"
+    assert len(head) == total
+    return head
+
+
+@pytest.mark.parametrize("raw,ok", [
+    (_head_of(15000), True),
+    (_head_of(16384), True),   # the head (request line + fields + empty line) at 16 KiB
+    (_head_of(16385), False),
+    (b"GET /notes.txt HTTP/1.1\r\nHost: x\r\n"
+     + b"".join(b"X-Field-%02d: %s\r\n" % (i, b"v" * 980) for i in range(17)) + b"\r\n", False),
+    (b"GET /notes.txt HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 17000, False),  # no end yet
+], ids=["15000", "16384", "16385", "17-fields-of-1k", "unterminated-17k"])
+def test_header_size_limit_431(server4, raw, ok):
+    resp, c = exchange(server4.port, raw)
+    with c:
+        if ok:
+            check_file_response(resp, "/notes.txt")
+        else:
+            assert resp.status == 431, f"{len(raw)}-byte head: {resp!r}"
+            assert c.wait_closed(2.0)
+    assert_healthy(server4.port)
+
+
+@pytest.mark.parametrize("fields,ok", [(99, True), (100, True), (101, False), (150, False)])
+def test_header_count_limit_431(server4, fields, ok):
+    """At most 100 header fields (Host counted)."""
+    head = b"GET /notes.txt HTTP/1.1\r\nHost: x\r\n"
+    head += b"".join(b"X-F%d: %d\r\n" % (i, i) for i in range(fields - 1)) + b"\r\n"
+    resp, c = exchange(server4.port, head)
+    with c:
+        if ok:
+            check_file_response(resp, "/notes.txt")
+        else:
+            assert resp.status == 431, f"{fields} fields: {resp!r}"
+            assert c.wait_closed(2.0)
+    assert_healthy(server4.port)
+
+
+# --------------------------------------------------------------------------
+# 17. Persistence (RFC 9112 §9.3): 1.1 keeps by default, 1.0 only with keep-alive
+# --------------------------------------------------------------------------
+
+def _conn_tokens(resp):
+    return [t.strip().lower() for t in (resp.get("connection") or "").split(",") if t.strip()]
+
+
+def test_http11_keeps_connection_by_default(server4):
+    with HttpClient(server4.port) as c:
+        resp = c.request("GET", "/notes.txt")
+        check_file_response(resp, "/notes.txt")
+        assert "close" not in _conn_tokens(resp), resp
+        assert not c.wait_closed(0.5), "HTTP/1.1 connection closed without Connection: close"
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+
+
+@pytest.mark.parametrize("value", ["close", "Close", "keep-alive, close"])
+def test_http11_connection_close(server4, value):
+    with HttpClient(server4.port) as c:
+        resp = c.request("GET", "/notes.txt", [("Connection", value)])
+        check_file_response(resp, "/notes.txt")
+        assert "close" in _conn_tokens(resp), resp
+        assert c.wait_closed(2.0), f"connection open after Connection: {value}"
+
+
+def test_http10_closes_by_default(server4):
+    resp, c = exchange(server4.port, b"GET /notes.txt HTTP/1.0\r\n\r\n")
+    with c:
+        check_file_response(resp, "/notes.txt")
+        assert "keep-alive" not in _conn_tokens(resp), resp
+        assert c.wait_closed(2.0), "HTTP/1.0 connection without keep-alive left open"
+
+
+def test_http10_keep_alive(server4):
+    ka = b"GET /notes.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    with HttpClient(server4.port) as c:
+        for i in range(3):
+            (resp,) = _raw_exchange(c, ka, ["GET"])
+            check_file_response(resp, "/notes.txt")
+            assert "keep-alive" in _conn_tokens(resp), f"request #{i}: {resp!r}"
+        assert not c.wait_closed(0.3), "HTTP/1.0 keep-alive connection closed"
+        # the last one without keep-alive: answered, then closed
+        (resp,) = _raw_exchange(c, b"GET /data.json HTTP/1.0\r\n\r\n", ["GET"])
+        check_file_response(resp, "/data.json")
+        assert c.wait_closed(2.0)
+
+
+# --------------------------------------------------------------------------
+# 18. Targets: query, absolute-form, percent-decoding, dot-segments, %00
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target,expect", [
+    ("/notes.txt?x=1", "/notes.txt"),
+    ("/notes.txt?", "/notes.txt"),
+    ("/notes.txt?a=/../../etc/passwd&b=%00", "/notes.txt"),
+    ("/with%20space.txt", "/with%20space.txt"),
+    ("/na%C3%AFve-%E6%97%A5%E6%9C%AC.txt", "/na%C3%AFve-%E6%97%A5%E6%9C%AC.txt"),
+    ("/na%c3%afve-%e6%97%a5%e6%9c%ac.txt", "/na%C3%AFve-%E6%97%A5%E6%9C%AC.txt"),
+    ("/%6Eotes.txt", "/notes.txt"),
+    ("/sub/../notes.txt", "/notes.txt"),
+    ("/sub/./../notes.txt", "/notes.txt"),
+    ("/./notes.txt", "/notes.txt"),
+    ("/sub/%2e%2e/notes.txt", "/notes.txt"),
+    ("/sub/nope/../../notes.txt", "/notes.txt"),
+    ("/sub/../sub/index.html", "/sub/index.html"),
+    ("//notes.txt", "/notes.txt"),
+])
+def test_target_forms(server4, target, expect):
+    with HttpClient(server4.port) as c:
+        check_file_response(c.request("GET", target), expect)
+
+
+def test_absolute_form_target(server4):
+    p = server4.port
+    with HttpClient(p) as c:
+        for target, expect in [(f"http://{HOST}:{p}/notes.txt", "/notes.txt"),
+                               (f"http://{HOST}:{p}/notes.txt?x=1", "/notes.txt"),
+                               (f"http://{HOST}:{p}/sub/", "/sub/"),
+                               (f"http://{HOST}:{p}", "/")]:
+            (resp,) = _raw_exchange(c, f"GET {target} HTTP/1.1\r\nHost: {HOST}:{p}\r\n\r\n".encode(),
+                                    ["GET"])
+            try:
+                check_file_response(resp, expect)
+            except AssertionError as e:
+                raise AssertionError(f"GET {target}: {e}") from None
+
+
+@pytest.mark.parametrize("target", ["/%00", "/notes.txt%00", "/notes.txt%00.html", "/sub%00/index.html",
+                                    "/%zz", "/notes%2"])
+def test_bad_percent_encoding_400(server4, target):
+    resp, c = exchange(server4.port, build_request("GET", target, server4.port))
+    c.close()
+    assert resp.status == 400, f"GET {target}: {resp!r}"
+    assert FILES["notes.txt"] not in resp.body
+    assert_healthy(server4.port)
+
+
+# --------------------------------------------------------------------------
+# 19. Nothing outside the root: traversal, encoded dots and slashes, symlinks
+# --------------------------------------------------------------------------
+
+OUTSIDE_TARGETS = [
+    "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/.%2e/secret.txt",
+    "/..%2fsecret.txt", "/..%2Fsecret.txt", "/sub/../../secret.txt", "/sub/..%2f..%2fsecret.txt",
+    "/..%5csecret.txt", "/sub/..%5c..%5csecret.txt", "/..\\secret.txt", "/sub/..\\..\\secret.txt",
+    "/../etc/passwd", "/%2e%2e/etc/passwd", "/..%2f..%2fetc/passwd", "/sub/..%5c..%5cetc/passwd",
+    "//etc/passwd", "/../../../../../../../../etc/passwd", "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/link-out.txt", "/sub/link-up.txt", "/linkdir/secret.txt", "/linkdir/www/notes.txt",
+    "/link-etc", "/linkdir", "/linkdir/",
+]
+
+
+def test_outside_files_exist(www):
+    """The files the traversal tests aim at are really there (else they prove nothing)."""
+    assert (www / ".." / "secret.txt").read_bytes() == OUTSIDE_SECRET
+    assert (www / "link-out.txt").read_bytes() == OUTSIDE_SECRET
+    assert (www / "sub" / "link-up.txt").read_bytes() == OUTSIDE_SECRET
+    assert (www / "linkdir" / "secret.txt").read_bytes() == OUTSIDE_SECRET
+    assert os.path.islink(www / "link-etc")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_nothing_outside_the_root(server4, method):
+    passwd = b"root:x:0:0"
+    try:
+        hostname = Path("/etc/hostname").read_bytes().strip()
+    except OSError:
+        hostname = b""
+    for target in OUTSIDE_TARGETS:
+        resp, c = exchange(server4.port, build_request(method, target, server4.port), method)
+        c.close()
+        where = f"{method} {target}"
+        assert resp.status in (400, 404), f"{where}: {resp!r} body={resp.body[:200]!r}"
+        assert OUTSIDE_SECRET.strip() not in resp.body, f"{where} leaked the secret"
+        assert passwd not in resp.body, f"{where} leaked /etc/passwd"
+        if target == "/link-etc" and hostname:
+            assert resp.body.strip() != hostname, f"{where} leaked /etc/hostname"
+    # the absolute form cannot climb out either
+    raw = f"GET http://{HOST}:{server4.port}/../secret.txt HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    resp, c = exchange(server4.port, raw)
+    c.close()
+    assert resp.status in (400, 404) and OUTSIDE_SECRET.strip() not in resp.body, resp
+    assert_healthy(server4.port)
+
+
+# --------------------------------------------------------------------------
+# 20. Directories (redirect, index, no listing) and dotfiles
+# --------------------------------------------------------------------------
+
+def test_directory_without_slash_redirects(server4):
+    with HttpClient(server4.port) as c:
+        for method, target, location in [("GET", "/sub", "/sub/"), ("HEAD", "/sub", "/sub/"),
+                                         ("GET", "/sub?x=1", "/sub/?x=1"),
+                                         ("GET", "/sub?a=1&b=%20", "/sub/?a=1&b=%20"),
+                                         ("GET", "/noindex", "/noindex/")]:
+            resp = c.request(method, target)
+            assert resp.status == 301, f"{method} {target}: {resp!r}"
+            assert resp.get("Location") == location, f"{method} {target}: {resp!r}"
+        # a redirect keeps the connection
+        check_file_response(c.request("GET", "/sub/"), "/sub/")
+
+
+def test_directory_serves_index_not_listing(server4):
+    with HttpClient(server4.port) as c:
+        check_file_response(c.request("GET", "/sub/"), "/sub/")
+        check_file_response(c.request("GET", "/"), "/")
+        for target in ("/noindex/", "/noindex/?x=1"):
+            resp = c.request("GET", target)
+            assert resp.status == 404, f"GET {target}: {resp!r}"
+            assert b"readme.txt" not in resp.body, f"GET {target} lists the directory"
+        check_file_response(c.request("GET", "/noindex/readme.txt"), "/noindex/readme.txt")
+
+
+def test_dotfiles_404(server4, www):
+    assert (www / ".secret").read_bytes() == DOTFILE_SECRET  # they exist
+    with HttpClient(server4.port) as c:
+        for method in ("GET", "HEAD"):
+            for target in ("/.secret", "/sub/.hidden", "/.git/config", "/.git/", "/.git",
+                           "/%2esecret", "/sub/%2Ehidden", "/./.secret", "/sub/../.secret"):
+                resp = c.request(method, target)
+                assert resp.status == 404, f"{method} {target}: {resp!r}"
+                assert DOTFILE_SECRET.strip() not in resp.body, f"{method} {target} leaked a dotfile"
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+
+
+# --------------------------------------------------------------------------
+# 21. Response headers of a 200
+# --------------------------------------------------------------------------
+
+IMF_FIXDATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+                         r"Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT")
+
+
+def http_date(dt):
+    return email.utils.format_datetime(dt.astimezone(datetime.timezone.utc), usegmt=True)
+
+
+def test_response_headers(server4, www):
+    with HttpClient(server4.port) as c:
+        for method in ("GET", "HEAD"):
+            resp = c.request(method, "/notes.txt")
+            check_file_response(resp, "/notes.txt", method)
+            for name in ("Date", "Server", "Content-Type", "Content-Length", "Last-Modified",
+                         "ETag", "Accept-Ranges"):
+                assert len(resp.get_all(name)) == 1, f"{method}: {name} x{len(resp.get_all(name))}: {resp!r}"
+            date = resp.get("Date")
+            assert IMF_FIXDATE.fullmatch(date), f"Date {date!r} is not an IMF-fixdate"
+            skew = (email.utils.parsedate_to_datetime(date)
+                    - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+            assert abs(skew) < 5, f"Date {date!r} is {skew:.1f}s from now"
+            assert resp.get("Server"), resp
+            lm = resp.get("Last-Modified")
+            assert IMF_FIXDATE.fullmatch(lm), f"Last-Modified {lm!r} is not an IMF-fixdate"
+            mtime = int((www / "notes.txt").stat().st_mtime)
+            assert email.utils.parsedate_to_datetime(lm).timestamp() == mtime, \
+                f"Last-Modified {lm!r}, file mtime {mtime}"
+            assert re.fullmatch(r'(W/)?"[\x21\x23-\x7e]*"', resp.get("ETag")), resp.get("ETag")
+            assert resp.get("Accept-Ranges") == "bytes", resp
+
+
+# --------------------------------------------------------------------------
+# 22. Conditional requests (RFC 9110 §13)
+# --------------------------------------------------------------------------
+
+def _hours(lm, h):
+    return http_date(email.utils.parsedate_to_datetime(lm) + datetime.timedelta(hours=h))
+
+
+# id, method, headers from (etag, last_modified), expected status
+CONDITIONAL_CASES = [
+    ("inm-match", "GET", lambda e, lm: [("If-None-Match", e)], 304),
+    ("inm-list", "GET", lambda e, lm: [("If-None-Match", f'"aaa", {e}, "bbb"')], 304),
+    ("inm-list-no-spaces", "GET", lambda e, lm: [("If-None-Match", f'"aaa",{e}')], 304),
+    ("inm-weak", "GET", lambda e, lm: [("If-None-Match", "W/" + e)], 304),
+    ("inm-star", "GET", lambda e, lm: [("If-None-Match", "*")], 304),
+    ("inm-other", "GET", lambda e, lm: [("If-None-Match", '"not-the-etag"')], 200),
+    ("inm-other-list", "GET", lambda e, lm: [("If-None-Match", '"x", W/"y"')], 200),
+    ("inm-unquoted", "GET", lambda e, lm: [("If-None-Match", e.strip('"'))], 200),
+    ("ims-equal", "GET", lambda e, lm: [("If-Modified-Since", lm)], 304),
+    ("ims-later", "GET", lambda e, lm: [("If-Modified-Since", _hours(lm, 1))], 304),
+    ("ims-hour-earlier", "GET", lambda e, lm: [("If-Modified-Since", _hours(lm, -1))], 200),
+    ("ims-invalid", "GET", lambda e, lm: [("If-Modified-Since", "not a date")], 200),
+    ("ims-garbled", "GET", lambda e, lm: [("If-Modified-Since", lm.replace("GMT", "XYZ"))], 200),
+    ("inm-wins-over-ims", "GET",
+     lambda e, lm: [("If-None-Match", '"nope"'), ("If-Modified-Since", lm)], 200),
+    ("inm-wins-over-ims-2", "GET",
+     lambda e, lm: [("If-Modified-Since", _hours(lm, -1)), ("If-None-Match", e)], 304),
+    ("if-match-ok", "GET", lambda e, lm: [("If-Match", e)], 200),
+    ("if-match-star", "GET", lambda e, lm: [("If-Match", "*")], 200),
+    ("if-match-wrong", "GET", lambda e, lm: [("If-Match", '"wrong"')], 412),
+    ("if-match-weak", "GET", lambda e, lm: [("If-Match", "W/" + e)], 412),  # strong comparison
+    ("ius-long-before", "GET",
+     lambda e, lm: [("If-Unmodified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")], 412),
+    ("ius-equal", "GET", lambda e, lm: [("If-Unmodified-Since", lm)], 200),
+    ("ius-invalid", "GET", lambda e, lm: [("If-Unmodified-Since", "yesterday")], 200),
+    ("if-match-wins-over-ius", "GET",
+     lambda e, lm: [("If-Match", e), ("If-Unmodified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")], 200),
+    ("head-inm", "HEAD", lambda e, lm: [("If-None-Match", e)], 304),
+    ("head-ims", "HEAD", lambda e, lm: [("If-Modified-Since", lm)], 304),
+    ("head-if-match-wrong", "HEAD", lambda e, lm: [("If-Match", '"wrong"')], 412),
+]
+
+
+@pytest.mark.parametrize("method,headers_of,status", [c[1:] for c in CONDITIONAL_CASES],
+                         ids=[c[0] for c in CONDITIONAL_CASES])
+def test_conditional(server4, method, headers_of, status):
+    with HttpClient(server4.port) as c:
+        first = c.request("GET", "/notes.txt")
+        check_file_response(first, "/notes.txt")
+        etag, lm = first.get("ETag"), first.get("Last-Modified")
+        headers = headers_of(etag, lm)
+        resp = c.request(method, "/notes.txt", headers)
+        where = f"{method} /notes.txt with {headers}"
+        if status == 200:
+            check_file_response(resp, "/notes.txt", method)
+        elif status == 304:
+            assert resp.status_line == "HTTP/1.1 304 Not Modified", f"{where}: {resp!r}"
+            assert resp.get("ETag") == etag, f"{where}: {resp!r}"
+            assert resp.get("Content-Length") in (None, "0"), f"{where}: {resp!r}"
+        else:
+            assert resp.status == status, f"{where}: {resp!r}"
+        # the connection is still in step (a body after a 304 would be misparsed here)
+        check_file_response(c.request("GET", "/data.json"), "/data.json")
+        assert not c.parser.buf
+
+
+def test_304_has_no_body_on_the_wire(server4):
+    """Read the raw bytes: after a 304 head comes the next response, nothing else."""
+    with HttpClient(server4.port) as c:
+        etag = c.request("GET", "/notes.txt").get("ETag")
+        raw = (build_request("GET", "/notes.txt", server4.port, [("If-None-Match", etag)])
+               + build_request("GET", "/style.css", server4.port))
+        c.sock.sendall(raw)
+        deadline = time.monotonic() + SOCK_TIMEOUT
+        buf = b""
+        while buf.count(b"HTTP/1.1 ") < 2 or b"\r\n\r\n" not in buf.split(b"HTTP/1.1 200")[-1]:
+            assert time.monotonic() < deadline, buf[:300]
+            data = c.sock.recv(65536)
+            assert data, buf[:300]
+            buf += data
+        assert buf.startswith(b"HTTP/1.1 304 "), buf[:200]
+        head_end = buf.index(b"\r\n\r\n") + 4
+        assert buf[head_end:].startswith(b"HTTP/1.1 200 OK\r\n"), \
+            f"bytes between the 304 head and the next response: {buf[head_end:head_end + 80]!r}"
+
+
+# --------------------------------------------------------------------------
+# 23. Byte ranges (RFC 9110 §14) on big.bin (100 KiB)
+# --------------------------------------------------------------------------
+
+BIG = FILES["big.bin"]
+BIG_LEN = len(BIG)  # 102400
+
+# id, method, headers (etag substituted for {etag}), expected status, (first, last) for 206
+RANGE_CASES = [
+    ("first-100", "GET", [("Range", "bytes=0-99")], 206, (0, 99)),
+    ("middle", "GET", [("Range", "bytes=1000-1999")], 206, (1000, 1999)),
+    ("one-byte", "GET", [("Range", "bytes=5-5")], 206, (5, 5)),
+    ("open-end", "GET", [("Range", "bytes=102300-")], 206, (102300, 102399)),
+    ("suffix", "GET", [("Range", "bytes=-100")], 206, (102300, 102399)),
+    ("suffix-longer-than-file", "GET", [("Range", "bytes=-200000")], 206, (0, 102399)),
+    ("clamped", "GET", [("Range", "bytes=102000-999999")], 206, (102000, 102399)),
+    ("last-byte", "GET", [("Range", "bytes=102399-102399")], 206, (102399, 102399)),
+    ("whole-as-range", "GET", [("Range", "bytes=0-")], 206, (0, 102399)),
+    ("start-at-size", "GET", [("Range", "bytes=102400-")], 416, None),
+    ("start-past-size", "GET", [("Range", "bytes=200000-300000")], 416, None),
+    ("suffix-zero", "GET", [("Range", "bytes=-0")], 416, None),
+    ("malformed-abc", "GET", [("Range", "bytes=abc")], 200, None),
+    ("malformed-reversed", "GET", [("Range", "bytes=5-1")], 200, None),
+    ("malformed-unit", "GET", [("Range", "lines=1-2")], 200, None),
+    ("malformed-no-dash", "GET", [("Range", "bytes=5")], 200, None),
+    ("malformed-empty", "GET", [("Range", "bytes=-")], 200, None),
+    ("two-ranges", "GET", [("Range", "bytes=0-1,5-6")], 200, None),
+    ("if-range-etag", "GET", [("Range", "bytes=0-99"), ("If-Range", "{etag}")], 206, (0, 99)),
+    ("if-range-other-etag", "GET", [("Range", "bytes=0-99"), ("If-Range", '"other"')], 200, None),
+    ("if-range-weak-etag", "GET", [("Range", "bytes=0-99"), ("If-Range", "W/{etag}")], 200, None),
+    ("if-range-date", "GET", [("Range", "bytes=0-99"), ("If-Range", "{lm}")], 206, (0, 99)),
+    ("if-range-old-date", "GET",
+     [("Range", "bytes=0-99"), ("If-Range", "Sun, 06 Nov 1994 08:49:37 GMT")], 200, None),
+    ("head", "HEAD", [("Range", "bytes=0-99")], 200, None),
+]
+
+
+@pytest.mark.parametrize("method,headers,status,span", [c[1:] for c in RANGE_CASES],
+                         ids=[c[0] for c in RANGE_CASES])
+def test_range(server4, method, headers, status, span):
+    with HttpClient(server4.port) as c:
+        first = c.request("HEAD", "/big.bin")
+        check_file_response(first, "/big.bin", "HEAD")
+        etag, lm = first.get("ETag"), first.get("Last-Modified")
+        headers = [(k, v.replace("{etag}", etag).replace("{lm}", lm)) for k, v in headers]
+        resp = c.request(method, "/big.bin", headers)
+        where = f"{method} /big.bin with {headers}"
+        if status == 206:
+            a, b = span
+            assert resp.status_line == "HTTP/1.1 206 Partial Content", f"{where}: {resp!r}"
+            assert resp.get("Content-Range") == f"bytes {a}-{b}/{BIG_LEN}", f"{where}: {resp!r}"
+            assert resp.get_all("Content-Length") == [str(b - a + 1)], f"{where}: {resp!r}"
+            assert norm_ctype(resp.get("Content-Type")) == "application/octet-stream", resp
+            assert_bytes_equal(resp.body, BIG[a:b + 1], where)
+        elif status == 416:
+            assert resp.status == 416, f"{where}: {resp!r}"
+            assert resp.get("Content-Range") == f"bytes */{BIG_LEN}", f"{where}: {resp!r}"
+            assert BIG[:64] not in resp.body
+        else:
+            check_file_response(resp, "/big.bin", method)
+            assert resp.get("Content-Range") is None, f"{where}: {resp!r}"
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+
+
+# --------------------------------------------------------------------------
+# 24. gzip_static: FILE.gz beside FILE for a client that accepts gzip
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept", ["gzip", "gzip, deflate, br", "deflate, gzip;q=0.5", "GZIP",
+                                    "x-gzip", "*", "identity;q=0.5, gzip"])
+def test_gzip_static_served(server4, accept):
+    with HttpClient(server4.port) as c:
+        for method in ("GET", "HEAD"):
+            resp = c.request(method, "/page.txt", [("Accept-Encoding", accept)])
+            where = f"{method} /page.txt, Accept-Encoding: {accept}"
+            assert resp.status == 200, f"{where}: {resp!r}"
+            assert resp.get("Content-Encoding") == "gzip", f"{where}: {resp!r}"
+            vary = [t.strip().lower() for t in (resp.get("Vary") or "").split(",")]
+            assert "accept-encoding" in vary, f"{where}: {resp!r}"
+            assert norm_ctype(resp.get("Content-Type")) == "text/plain;charset=utf-8", f"{where}: {resp!r}"
+            assert resp.get_all("Content-Length") == [str(len(FILES["page.txt.gz"]))], f"{where}: {resp!r}"
+            if method == "GET":
+                assert_bytes_equal(gzip.decompress(resp.body), PAGE_TXT, f"{where}: gunzipped body")
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+
+
+@pytest.mark.parametrize("accept", [None, "gzip;q=0", "gzip; q=0.0", "identity", "deflate, br",
+                                    "*;q=0", "gzip;q=0, *"])
+def test_gzip_static_not_accepted(server4, accept):
+    headers = [] if accept is None else [("Accept-Encoding", accept)]
+    with HttpClient(server4.port) as c:
+        resp = c.request("GET", "/page.txt", headers)
+        check_file_response(resp, "/page.txt")
+        assert resp.get("Content-Encoding") is None, f"Accept-Encoding {accept!r}: {resp!r}"
+
+
+def test_gzip_without_twin_served_plain(server4):
+    with HttpClient(server4.port) as c:
+        for target in ("/notes.txt", "/big.bin", "/"):
+            resp = c.request("GET", target, [("Accept-Encoding", "gzip, deflate, br")])
+            check_file_response(resp, target)
+            assert resp.get("Content-Encoding") is None, f"{target}: {resp!r}"
+
+
+# --------------------------------------------------------------------------
+# 25. Large bodies: 1 GiB in constant memory; a slow reader does not hold up others
+# --------------------------------------------------------------------------
+
+def test_1gib_file_streams_in_constant_memory(request, tmp_path):
+    root = make_root(tmp_path, sparse={"huge.bin": GIB})
+    srv = _start_fixture_server(request, root, tmp_path, 4)
+    rss_limit_kb = 16 * 1024
+    deadline = time.monotonic() + 60
+    with HttpClient(srv.port, timeout=10) as c:
+        c.sock.sendall(build_request("GET", "/huge.bin?id=gib", srv.port))
+        resp, body = read_head(c.sock, deadline)
+        assert resp.status == 200, resp
+        assert resp.get_all("Content-Length") == [str(GIB)], resp
+        assert body.count(0) == len(body)
+        got = len(body)
+        buf = bytearray(1 << 20)
+        zero = bytes(1 << 20)
+        rss_max, next_sample = srv.rss_kb(), 0
+        while got < GIB:
+            assert time.monotonic() < deadline, f"only {got} of {GIB} bytes after 60s"
+            n = c.sock.recv_into(buf, min(len(buf), GIB - got))
+            assert n, f"connection closed after {got} of {GIB} bytes"
+            if buf[:n] != zero[:n]:
+                raise AssertionError(f"non-zero byte in the sparse file near offset {got}")
+            got += n
+            if got >= next_sample:
+                rss_max = max(rss_max, srv.rss_kb())
+                next_sample += 32 << 20
+        assert got == GIB
+        assert rss_max < rss_limit_kb, \
+            f"server VmRSS reached {rss_max} kB while streaming 1 GiB (limit {rss_limit_kb} kB)"
+        assert not c.wait_closed(0.2), "connection closed after a complete 1 GiB response"
+    text = wait_log(srv, r'"GET /huge\.bin\?id=gib HTTP/1\.1" 200 1073741824 ')
+    assert re.search(r'"GET /huge\.bin\?id=gib HTTP/1\.1" 200 1073741824 ', text), text[-2000:]
+
+
+def test_slow_reader_does_not_stall_others(request, tmp_path):
+    """One worker: a client with a tiny window stops reading 16 MiB (the server's writes are
+    partial, then block); other clients are answered meanwhile; the slow one then gets every
+    byte, in order."""
+    data = random.Random(1234).randbytes(16 << 20)
+    root = make_root(tmp_path, files={"large.bin": data, "small.txt": b"small and quick\n"})
+    srv = _start_fixture_server(request, root, tmp_path, 1)
+    slow = small_rcvbuf_socket(srv.port)
+    try:
+        slow.sendall(build_request("GET", "/large.bin?id=slow", srv.port))
+        time.sleep(0.5)
+        # still sending: the access line is written when the response is done
+        log = srv.log_path.read_text("utf-8", "replace")
+        assert "id=slow" not in log, "the 16 MiB response finished without being read"
+
+        latencies = []
+        for i in range(20):
+            t0 = time.monotonic()
+            with HttpClient(srv.port, timeout=2.0) as c:
+                resp = c.request("GET", "/small.txt")
+            latencies.append(time.monotonic() - t0)
+            assert resp.status == 200 and resp.body == b"small and quick\n", resp
+
+        def burst(i):
+            with HttpClient(srv.port, timeout=2.0) as c:
+                for _ in range(5):
+                    t0 = time.monotonic()
+                    resp = c.request("GET", "/small.txt")
+                    latencies.append(time.monotonic() - t0)
+                    assert resp.status == 200 and resp.body == b"small and quick\n", resp
+
+        run_parallel(8, burst, timeout=20)
+        assert max(latencies) < 1.0, f"slowest answer beside the slow reader: {max(latencies):.2f}s"
+
+        # now read it all: the partial writes resumed where they stopped
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        deadline = time.monotonic() + 30
+        resp, body = read_head(slow, deadline)
+        assert resp.status == 200 and resp.get("Content-Length") == str(len(data)), resp
+        got = bytearray(body)
+        while len(got) < len(data):
+            assert time.monotonic() < deadline, f"slow reader: {len(got)} of {len(data)} bytes after 30s"
+            chunk = slow.recv(1 << 20)
+            assert chunk, f"connection closed after {len(got)} of {len(data)} bytes"
+            got += chunk
+        assert_bytes_equal(bytes(got), data, "slow reader's 16 MiB")
+    finally:
+        slow.close()
+    text = wait_log(srv, r'"GET /large\.bin\?id=slow HTTP/1\.1" 200 16777216 ')
+    assert re.search(r'"GET /large\.bin\?id=slow HTTP/1\.1" 200 16777216 ', text), text[-2000:]
+
+
+# --------------------------------------------------------------------------
+# 26. Timeouts: --header-timeout, --keepalive-timeout, --send-timeout
+# --------------------------------------------------------------------------
+
+def test_header_timeout_not_renewed_by_trickle(request, www, tmp_path):
+    """--header-timeout 1: a head trickled a byte every 0.3 s is cut with 408 near 1 s."""
+    srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--header-timeout", "1"])
+    raw = b"GET /notes.txt HTTP/1.1\r\nHost: x\r\n"
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t0 = time.monotonic()
+        sent = 0
+        for i in range(10):  # 10 bytes over 3 s unless the server answers first
+            s.sendall(raw[i:i + 1])
+            sent += 1
+            readable, _, _ = select.select([s], [], [], 0.3)
+            if readable:
+                break
+        got = bytearray()
+        while True:
+            try:
+                data = s.recv(4096)
+            except socket.timeout:
+                pytest.fail(f"no 408/close {time.monotonic() - t0:.1f}s after the first byte "
+                            f"({sent} bytes trickled); got {bytes(got)!r}")
+            if not data:
+                break
+            got += data
+        closed_after = time.monotonic() - t0
+    finally:
+        s.close()
+    assert got.startswith(b"HTTP/1.1 408 "), f"expected a 408, got {bytes(got[:200])!r}"
+    assert 0.8 <= closed_after <= 2.5, \
+        f"closed {closed_after:.2f}s after the first byte ({sent} bytes trickled); expected ~1 s"
+    assert_healthy(srv.port)
+
+
+def test_header_timeout_complete_request_in_time(request, www, tmp_path):
+    """--header-timeout 1: heads sent in two parts 0.5 s apart are answered, and the timeout
+    starts again for each request on the connection."""
+    srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--header-timeout", "1"])
+    raw = build_request("GET", "/notes.txt", srv.port)
+    with HttpClient(srv.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(3):  # 1.5 s in all, more than the timeout
+            c.sock.sendall(raw[:10])
+            time.sleep(0.5)
+            c.sock.sendall(raw[10:])
+            c.parser.expect("GET")
+            try:
+                check_file_response(c.read(), "/notes.txt")
+            except (OSError, AssertionError) as e:
+                raise AssertionError(f"request #{i}: {type(e).__name__}: {e}") from None
+
+
+def test_keepalive_timeout_closes_idle_connection(request, www, tmp_path):
+    """--keepalive-timeout 1: idle after a response -> EOF (no 408) after ~1 s."""
+    srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--keepalive-timeout", "1"])
+    with HttpClient(srv.port) as c:
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+        t0 = time.monotonic()
+        c.sock.settimeout(5.0)
+        try:
+            data = c.sock.recv(4096)
+        except socket.timeout:
+            pytest.fail("idle connection still open 5s after the response (keep-alive timeout 1 s)")
+        idle = time.monotonic() - t0
+        assert data == b"", f"expected a silent close, got {data[:200]!r}"
+        assert 0.8 <= idle <= 3.0, f"idle connection closed after {idle:.2f}s; expected ~1 s"
+    assert_healthy(srv.port)
+
+
+def test_keepalive_timeout_next_request_in_time(request, www, tmp_path):
+    """--keepalive-timeout 1: requests 0.5 s apart keep being served (1.5 s in all)."""
+    srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--keepalive-timeout", "1"])
+    with HttpClient(srv.port) as c:
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+        for i in range(3):
+            time.sleep(0.5)
+            try:
+                check_file_response(c.request("GET", "/data.json"), "/data.json")
+            except (OSError, AssertionError) as e:
+                raise AssertionError(f"request after {0.5 * (i + 1):.1f}s: {type(e).__name__}: {e}") from None
+
+
+def test_send_timeout_drops_stalled_reader(request, tmp_path):
+    """--send-timeout 1: a client that requests 1 GiB and never reads is dropped within a few
+    seconds, and the server's fd count returns to its baseline."""
+    root = make_root(tmp_path, files={"small.txt": b"ok\n"}, sparse={"huge.bin": GIB})
+    srv = _start_fixture_server(request, root, tmp_path, 4, extra_args=["--send-timeout", "1"])
+    baseline = settled_fd_count(srv)
+    s = small_rcvbuf_socket(srv.port)
+    try:
+        s.sendall(build_request("GET", "/huge.bin", srv.port))
+        t0 = time.monotonic()
+        deadline = t0 + 2.0
+        while fd_count(srv) <= baseline and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fd_count(srv) > baseline, "the connection never showed up in the server's fds"
+        n = wait_fd_count(srv, baseline, timeout=8.0)
+        dropped = time.monotonic() - t0
+        assert n <= baseline, f"server still has {n} fds (baseline {baseline}) 8s after a client " \
+                              f"stopped reading: {fd_listing(srv)}"
+        assert 0.8 <= dropped <= 5.0, f"stalled reader dropped after {dropped:.2f}s; expected ~1 s"
+        # what was already queued arrives, then the connection ends well short of 1 GiB
+        got = 0
+        s.settimeout(5.0)
+        try:
+            while True:
+                data = s.recv(1 << 20)
+                if not data:
+                    break
+                got += len(data)
+        except ConnectionResetError:
+            pass
+        assert got < GIB, "the whole 1 GiB arrived although the server gave up"
+    finally:
+        s.close()
+    with HttpClient(srv.port) as c:
+        resp = c.request("GET", "/small.txt")
+        assert resp.status == 200 and resp.body == b"ok\n", resp
+
+
+def test_send_timeout_spares_a_steady_reader(request, tmp_path):
+    """--send-timeout 1 ("time a client may stall reading a response"): a client that reads
+    16 MiB steadily, never pausing more than 10 ms, but over more than 1 s in all, gets it all."""
+    data = random.Random(99).randbytes(16 << 20)
+    root = make_root(tmp_path, files={"large.bin": data})
+    srv = _start_fixture_server(request, root, tmp_path, 4, extra_args=["--send-timeout", "1"])
+    s = small_rcvbuf_socket(srv.port, rcvbuf=65536)
+    try:
+        s.sendall(build_request("GET", "/large.bin", srv.port))
+        t0 = time.monotonic()
+        deadline = t0 + 30
+        resp, body = read_head(s, deadline)
+        assert resp.status == 200, resp
+        got = bytearray(body)
+        while len(got) < len(data):
+            assert time.monotonic() < deadline, f"{len(got)} of {len(data)} bytes after 30s"
+            chunk = s.recv(65536)
+            if not chunk:
+                raise AssertionError(
+                    f"server closed the connection after {len(got)} of {len(data)} bytes, "
+                    f"{time.monotonic() - t0:.2f}s into a response read without pauses over 10 ms")
+            got += chunk
+            time.sleep(0.01)
+        elapsed = time.monotonic() - t0
+        assert_bytes_equal(bytes(got), data, "steady reader's 16 MiB")
+        assert elapsed > 1.2, f"read in {elapsed:.2f}s: too fast to exercise the 1 s timeout"
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------
+# 27. --max-connections: 503 beyond the limit, served again once one closes
+# --------------------------------------------------------------------------
+
+def test_max_connections(request, www, tmp_path):
+    srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--max-connections", "5"])
+    baseline = settled_fd_count(srv)
+    held = []
+    try:
+        for i in range(5):
+            c = HttpClient(srv.port)
+            held.append(c)
+            check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+        # (a file fd may still be closing just after a response: poll briefly)
+        assert wait_fd_count(srv, baseline + 5, timeout=1.0) == baseline + 5, fd_listing(srv)
+
+        # the 6th: 503 at once, then closed
+        sixth = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+        try:
+            got = bytearray()
+            while True:
+                try:
+                    data = sixth.recv(4096)
+                except socket.timeout:
+                    pytest.fail(f"6th connection: no 503 and close within {SOCK_TIMEOUT}s; got {bytes(got)!r}")
+                if not data:
+                    break
+                got += data
+        finally:
+            sixth.close()
+        assert got.startswith(b"HTTP/1.1 503 "), f"6th connection got {bytes(got[:200])!r}"
+
+        # the 5 held connections are still served, without delay
+        for i, c in enumerate(held):
+            t0 = time.monotonic()
+            check_file_response(c.request("GET", "/data.json"), "/data.json")
+            assert time.monotonic() - t0 < 1.0, f"held connection #{i} answered slowly"
+
+        # close one: a new connection is then served
+        held.pop().close()
+        n = wait_fd_count(srv, baseline + 4, timeout=3.0)
+        assert n <= baseline + 4, f"closed connection still open in the server: {fd_listing(srv)}"
+        time.sleep(0.1)
+        c = HttpClient(srv.port)
+        held.append(c)
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+        for i, c in enumerate(held):
+            check_file_response(c.request("GET", "/style.css"), "/style.css")
+    finally:
+        for c in held:
+            c.close()
+
+
+# --------------------------------------------------------------------------
+# 28. --no-access-log: events only
+# --------------------------------------------------------------------------
+
+def test_no_access_log(request, www, tmp_path):
+    srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--no-access-log"])
+    token = base64.b32encode(os.urandom(5)).decode().lower()
+    with HttpClient(srv.port) as c:
+        check_file_response(c.request("GET", f"/notes.txt?id={token}",
+                                      [("User-Agent", f"agent-{token}")]), "/notes.txt")
+        assert c.request("GET", f"/missing-{token}").status == 404
+    with WsClient(srv.port, target=f"/ws?id={token}") as ws:
+        ws.echo(OP_TEXT, b"hi")
+        ws.close(1000)
+    # the ws-close event is logged after the requests above: once it is there, they would be too
+    text = wait_log(srv, r" ws-close ")
+    assert re.search(rf"^{ISO_TS} start workers=4 listen=127\.0\.0\.1:{srv.port} ", text, re.M), text
+    assert " ws-close " in text, f"no ws-close event in the log:\n{text}"
+    assert token not in text.replace(f'target="/ws?id={token}"', ""), \
+        f"request logged despite --no-access-log:\n{text}"
+    assert not re.search(r'\] "(GET|HEAD) ', text), f"access line despite --no-access-log:\n{text}"
+
+
+# --------------------------------------------------------------------------
+# 29. Clients that reset, half-close or vanish leave no trace
+# --------------------------------------------------------------------------
+
+def test_aborted_clients_leave_no_fds(request, tmp_path):
+    mid = random.Random(5).randbytes(1 << 20)
+    root = make_root(tmp_path, files={"mid.bin": mid, "small.txt": b"ok\n"}, sparse={"huge.bin": GIB})
+    srv = _start_fixture_server(request, root, tmp_path, 4)
+    baseline = settled_fd_count(srv)
+
+    # reset mid-response: read 1 MiB of 1 GiB, then close with SO_LINGER 0 (RST)
+    for i in range(3):
+        s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+        s.sendall(build_request("GET", "/huge.bin", srv.port))
+        got = 0
+        while got < (1 << 20):
+            data = s.recv(65536)
+            assert data, "closed early"
+            got += len(data)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+
+    # half-close after the request: the whole response still arrives, then EOF
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(build_request("GET", "/mid.bin", srv.port))
+        s.shutdown(socket.SHUT_WR)
+        parser = ResponseParser()
+        parser.expect("GET")
+        resp = read_response(s, parser)
+        assert resp.status == 200, resp
+        assert_bytes_equal(resp.body, mid, "response after SHUT_WR")
+        rest = s.recv(4096)
+        assert rest == b"" and not parser.buf, f"expected EOF after the response, got {rest[:100]!r}"
+    finally:
+        s.close()
+
+    # connect and vanish: with nothing sent, with half a head, with an RST
+    for i in range(5):
+        socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT).close()
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    s.sendall(b"GET /small.txt HTTP/1.1\r\nHo")
+    s.close()
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+    n = wait_fd_count(srv, baseline, timeout=5.0)
+    assert n <= baseline, f"{n} fds open 5s after the clients left (baseline {baseline}): {fd_listing(srv)}"
+    assert srv.alive()
+    with HttpClient(srv.port) as c:
+        resp = c.request("GET", "/small.txt")
+        assert resp.status == 200 and resp.body == b"ok\n", resp
+    assert wait_fd_count(srv, baseline + 1, 1.0) <= baseline + 1

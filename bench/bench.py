@@ -166,7 +166,7 @@ def tool_version(cmd):
 # ---------------------------------------------------------------------------------------------
 
 def read_stat(pid):
-    """Returns (ppid, utime+stime ticks, starttime) of a process, or None if it is gone."""
+    """Returns (ppid, utime+stime ticks, starttime, state) of a process, or None if it is gone."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             data = f.read().decode(errors="replace")
@@ -174,7 +174,7 @@ def read_stat(pid):
         return None
     rest = data[data.rfind(")") + 2:].split()
     # rest[0] is field 3 (state): field n is rest[n - 3].
-    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[19])
+    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[19]), rest[0]
 
 
 def process_tree(root_pid):
@@ -342,7 +342,7 @@ class Server:
                 continue
             while True:
                 st = read_stat(pid)
-                if st is None or st[2] != start:
+                if st is None or st[2] != start or st[3] in ("Z", "X"):
                     break
                 if time.monotonic() > deadline:
                     try:
@@ -744,6 +744,9 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds of each measured run (10)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each run (2; 0: none)")
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measured runs per scenario and server, interleaved across servers; the run "
+                         "with the median req/s is reported (1)")
     ap.add_argument("--quick", action="store_true", help="2 s runs, 1 s warm-ups: a smoke check")
     ap.add_argument("--only", action="append", metavar="NAME",
                     help="run only this scenario (repeatable; comma lists too): " + ", ".join(s["name"] for s in SCENARIOS))
@@ -755,8 +758,8 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.duration, args.warmup = 2, 1
-    if args.workers < 1 or args.duration < 1 or args.threads < 1 or args.warmup < 0:
-        ap.error("--workers, --duration and --threads must be at least 1, --warmup at least 0")
+    if min(args.workers, args.duration, args.threads, args.rounds) < 1 or args.warmup < 0:
+        ap.error("--workers, --duration, --threads and --rounds must be at least 1, --warmup at least 0")
 
     scenarios = SCENARIOS
     if args.only:
@@ -806,8 +809,8 @@ def main():
             if why and s.tool in failed_install:
                 why = failed_install[s.tool]
             if not why:
+                started.append(s)  # before start(): an interrupt inside it still stops it
                 why = s.start(docroot, base)
-                started.append(s)
             if why:
                 log("%-12s NOT STARTED: %s" % (s.name, why))
                 exit_status = 1
@@ -841,17 +844,28 @@ def main():
             log("== %s: %s (wrk -t%d -c%d -d%ds%s) =="
                 % (sc["name"], sc["title"], min(args.threads, conns), conns, args.duration,
                    "".join(" -H '%s'" % h for h in sc.get("headers", []))))
+            runs = {s.name: [] for s in running}
+            for _ in range(args.rounds):
+                for s in running:
+                    if runs[s.name] and "error" in runs[s.name][-1]:
+                        continue
+                    if not s.alive():
+                        runs[s.name].append({"error": "server is not running"})
+                        continue
+                    res = sc.get("runner", run_wrk)(sc, s, args, ctx)
+                    runs[s.name].append(res)
+                    if args.verbose and res.get("raw"):
+                        log("--- %s\n%s" % (s.name, res["raw"].rstrip()))
             results = {}
             for s in running:
-                if not s.alive():
-                    results[s.name] = {"error": "server is not running"}
-                    continue
-                res = sc.get("runner", run_wrk)(sc, s, args, ctx)
-                results[s.name] = res
-                if args.verbose and res.get("raw"):
-                    log("--- %s\n%s" % (s.name, res["raw"].rstrip()))
-                if "error" in res and s.ours:
-                    exit_status = 1
+                bad = [r for r in runs[s.name] if "error" in r]
+                if bad:
+                    results[s.name] = bad[0]
+                    if s.ours:
+                        exit_status = 1
+                else:
+                    ordered = sorted(runs[s.name], key=lambda r: r["req_s"])
+                    results[s.name] = ordered[(len(ordered) - 1) // 2]
             all_results[sc["name"]] = results
             report_scenario(sc, results, running)
 
@@ -907,6 +921,9 @@ def main():
         log("\ninterrupted")
         return 130
     finally:
+        # No second Ctrl-C or SIGTERM cuts the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for s in started:
             try:
                 s.stop()

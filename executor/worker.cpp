@@ -22,7 +22,9 @@ void resume_all(rt::Waiter* list) {
 [[noreturn]] void run(Worker& w) {
     for (;;) {
         rt::Waiter* ready = nullptr;
-        w.io.poll(rt::thread_clock().monotonic_ns, rt::kNoDeadline, ready);  // refreshes the clock
+        const bool may_sleep = w.inbox.prepare_to_sleep(w.run_queue);
+        w.io.poll(rt::thread_clock().monotonic_ns, may_sleep ? rt::kNoDeadline : 0, ready);  // refreshes the clock
+        w.inbox.awake();
         resume_all(rt::TreiberStack<rt::Waiter>::reverse(ready));
         for (rt::InboxItem* item = w.inbox.items.take_all_fifo(); item;) {
             rt::InboxItem* next = item->next;
@@ -31,6 +33,7 @@ void resume_all(rt::Waiter* list) {
             item = next;
         }
         resume_all(w.run_queue.take_all_fifo());
+        w.on_turn_end();
         rt::log_flush();
     }
 }
@@ -50,7 +53,7 @@ int worker_main(void* arg) {
 
 Worker& this_worker() { return *current; }
 
-int start_workers(int count, ConnectionHandler handler, Worker** out) {
+int start_workers(int count, ConnectionHandler handler, TurnHandler turn_end, Worker** out) {
     auto* workers = new Worker[count];
     if (!workers) return -sys::ENOMEM;
     const std::size_t guard = 4096;
@@ -59,6 +62,7 @@ int start_workers(int count, ConnectionHandler handler, Worker** out) {
         Worker& w = workers[i];
         w.index = i;
         w.on_connection = handler;
+        w.on_turn_end = turn_end;
         w.inbox.wake_fd = sys::eventfd2(0, sys::EFD_NONBLOCK | sys::EFD_CLOEXEC);
         if (w.inbox.wake_fd < 0) return w.inbox.wake_fd;
         // [guard page | stack … | TLS block]: an overflow hits the guard and faults at once

@@ -22,6 +22,8 @@ inline constexpr int kMaxWorkers = 256;
 
 // Starts a connection's task. Called on the worker that owns the connection.
 using ConnectionHandler = void (*)(int fd, const sys::sockaddr_any& peer);
+// Called by each worker at the end of every loop turn.
+using TurnHandler = void (*)();
 
 struct alignas(64) Worker {
     int index = 0;          // 0-based
@@ -30,6 +32,7 @@ struct alignas(64) Worker {
     rt::IoRegistry io;
     rt::TreiberStack<rt::Waiter> run_queue;  // tasks made ready by other threads
     ConnectionHandler on_connection = nullptr;
+    TurnHandler on_turn_end = nullptr;
     int open_connections = 0;
 
     // Arms `waiter` in this worker's registry. Worker thread only.
@@ -38,7 +41,7 @@ struct alignas(64) Worker {
     }
     // Makes `waiter` ready from any thread.
     void schedule(rt::Waiter* waiter) {
-        if (run_queue.push(waiter)) inbox.wake();
+        if (run_queue.push(waiter)) inbox.wake_if_sleeping();
     }
 };
 
@@ -47,6 +50,6 @@ Worker& this_worker();
 
 // Starts `count` workers (1 … kMaxWorkers). Heap ids 1 … count are theirs (0 is the main
 // thread's). Returns 0 or -errno; `workers` receives the array.
-int start_workers(int count, ConnectionHandler handler, Worker** workers);
+int start_workers(int count, ConnectionHandler handler, TurnHandler turn_end, Worker** workers);
 
 }  // namespace ex

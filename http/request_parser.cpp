@@ -103,7 +103,8 @@ ParseResult parse_request(std::string_view in, Request& out) {
     if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
         version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
         return fail(400);
-    if (version[5] != '1') return fail(505);
+    // Only 1.0 and 1.1 are spoken here; anything else (2.0, 0.9, 1.2) gets 505.
+    if (version[5] != '1' || version[7] > '1') return fail(505);
     out.version_minor = version[7] - '0';
     pos = next;
 

@@ -4,6 +4,7 @@
 #include "executor/worker.h"
 #include "http/body.h"
 #include "http/conditional.h"
+#include "http/file_cache.h"
 #include "http/mime.h"
 #include "http/path.h"
 #include "http/response.h"
@@ -95,21 +96,6 @@ std::string_view path_of(std::string_view target) {
     return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-// Opens `path` (relative, NUL-terminated) beneath `dir` and stats it: the kernel refuses any
-// way out of the root, symlinks and "/proc" magic links included. Returns the fd or -errno.
-int open_beneath(int dir, const char* path, sys::stat& st) {
-    // O_NONBLOCK: opening a FIFO someone left under the root must not block the worker.
-    const sys::open_how how{sys::O_RDONLY | sys::O_CLOEXEC | sys::O_NONBLOCK, 0,
-                            sys::RESOLVE_BENEATH | sys::RESOLVE_NO_MAGICLINKS};
-    const int fd = sys::openat2(dir, path, &how);
-    if (fd < 0) return fd;
-    if (const int r = sys::fstat(fd, &st); r < 0) {
-        sys::close(fd);
-        return r;
-    }
-    return fd;
-}
-
 bool is_type(const sys::stat& st, unsigned type) { return (st.st_mode & sys::S_IFMT) == type; }
 
 void put_string(char* out, std::size_t& len, std::string_view s) {
@@ -119,43 +105,39 @@ void put_string(char* out, std::size_t& len, std::string_view s) {
 }
 
 // Chooses the answer to a GET or HEAD for a file under the root: returns the status, with the
-// response's own header lines in `headers` and, for 200/206, the open file and the bytes to send.
-int select_file(const Request& req, rt::Writer& headers, FileBody& body) {
+// response's own header lines in `headers` and, for 200/206, the bytes of `file` to send.
+// `file` is the caller's to release, whatever the status.
+int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFile*& file) {
     constexpr std::string_view kIndex = "/index.html", kGzip = ".gz";
     char* path = static_cast<char*>(rt::mem_alloc(req.target.size() + kIndex.size() + kGzip.size() + 1));
     if (!path) return 503;
     const PathResult p = normalize_path(req.target, path);
     std::size_t len = p.length;
-    int file = -1;
-    sys::stat st{};
     int status = p.status ? p.status : p.hidden ? 404 : 0;
     if (!status) {
-        file = open_beneath(settings.root_fd, len ? path : ".", st);
-        if (file >= 0 && is_type(st, sys::S_IFDIR)) {
-            sys::close(file);
-            file = -1;
+        file = open_file(settings.root_fd, len ? std::string_view(path, len) : ".");
+        if (file && file->fd >= 0 && is_type(file->st, sys::S_IFDIR)) {
+            release(file);
+            file = nullptr;
             if (!p.trailing_slash && len) {
                 status = 301;
             } else {  // a directory serves its index.html, never a listing
                 put_string(path, len, len ? kIndex : kIndex.substr(1));
-                file = open_beneath(settings.root_fd, path, st);
+                file = open_file(settings.root_fd, {path, len});
             }
         }
-        if (!status && (file < 0 || !is_type(st, sys::S_IFREG))) status = 404;
+        if (!status && !file) status = 503;
+        if (!status && (file->fd < 0 || !is_type(file->st, sys::S_IFREG))) status = 404;
     }
     const std::string_view type = mime_type({path, len});
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
     bool gzip = false;
     if (!status && accepts_gzip(req.header("Accept-Encoding"))) {
         put_string(path, len, kGzip);
-        sys::stat gz_st;
-        const int gz = open_beneath(settings.root_fd, path, gz_st);
-        if (gz >= 0 && is_type(gz_st, sys::S_IFREG)) {
-            sys::close(file);
-            file = gz, st = gz_st, gzip = true;
-        } else if (gz >= 0) {
-            sys::close(gz);
-        }
+        OpenFile* gz = open_file(settings.root_fd, {path, len});
+        gzip = gz && gz->fd >= 0 && is_type(gz->st, sys::S_IFREG);
+        release(gzip ? file : gz);
+        if (gzip) file = gz;
     }
     rt::mem_free(path);
 
@@ -163,19 +145,14 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body) {
         const std::string_view target_path = path_of(req.target);
         headers.put("Location: ").put(target_path).put('/').put(req.target.substr(target_path.size())).put("\r\n");
     }
-    if (status) {
-        if (file >= 0) sys::close(file);
-        return status;
-    }
+    if (status) return status;
+    const sys::stat& st = file->st;
     const auto size = static_cast<std::uint64_t>(st.st_size);
     rt::FixedWriter<48> etag;
     etag.put('"').put_uint(static_cast<std::uint64_t>(st.st_mtime_sec)).put('-').put_uint(size).put('"');
     const Selection sel = select_representation(req, etag.view(), st.st_mtime_sec, size);
     if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
-    if (sel.status == 412 || sel.status == 416) {
-        sys::close(file);
-        return sel.status;
-    }
+    if (sel.status == 412 || sel.status == 416) return sel.status;
     if (sel.status != 304) headers.put("Content-Type: ").put(type).put("\r\n");
     if (sel.status == 206) {
         headers.put("Content-Range: bytes ").put_uint(sel.first).put('-').put_uint(sel.first + sel.length - 1);
@@ -185,7 +162,7 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body) {
     put_http_date(headers, st.st_mtime_sec);
     headers.put("\r\nETag: ").put(etag.view()).put("\r\nAccept-Ranges: bytes\r\n");
     if (gzip) headers.put("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
-    body = {file, sel.first, sel.length};
+    body = {file->fd, file_bytes(file), sel.first, sel.length};
     return sel.status;
 }
 
@@ -196,10 +173,11 @@ ex::Task<int> answer(Connection& conn, const Request& req, std::size_t head_byte
         co_return 0;
     }
     rt::FixedWriter<kHeadBytes> headers;
-    FileBody file;
+    FileBody body;
+    OpenFile* file = nullptr;
     int status = 501;
     if (req.method == "GET" || req.method == "HEAD") {
-        status = select_file(req, headers, file);
+        status = select_file(req, headers, body, file);
     } else {
         for (std::string_view m : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
             if (req.method == m) status = 405;
@@ -207,8 +185,8 @@ ex::Task<int> answer(Connection& conn, const Request& req, std::size_t head_byte
         if (req.method == "OPTIONS") status = 204;
     }
     const bool keep = wants_keep_alive(req) && status != 400 && status != 501;
-    const long r = co_await send_response(conn, &req, status, headers.view(), "", !keep, req.method == "HEAD", file);
-    if (file.fd >= 0) sys::close(file.fd);
+    const long r = co_await send_response(conn, &req, status, headers.view(), "", !keep, req.method == "HEAD", body);
+    release(file);
     co_return r < 0 ? static_cast<int>(r) : keep;
 }
 
@@ -324,8 +302,6 @@ void on_connection(int fd, const sys::sockaddr_any& peer) {
         refuse_busy(fd, peer);
         return;
     }
-    const int one = 1;
-    sys::setsockopt(fd, sys::IPPROTO_TCP, sys::TCP_NODELAY, &one, sizeof one);
     if (!serve(fd, peer).started) {
         rt::LogLine("error").put("connection refused: out of memory for its task");
         sys::close(fd);
@@ -335,6 +311,7 @@ void on_connection(int fd, const sys::sockaddr_any& peer) {
 
 ex::Task<long> send_response(Connection& conn, const Request* req, int status, std::string_view extra_headers,
                              std::string_view body, bool close, bool head_only, FileBody file) {
+    if (file.bytes) body = {file.bytes + file.first, static_cast<std::size_t>(file.length)}, file.fd = -1;
     rt::FixedWriter<kHeadBytes> head;
     put_head_start(head, status);
     head.put(extra_headers);
@@ -354,14 +331,11 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     const bool send_body = !bodiless && !head_only && length > 0;
     const bool text = send_body && file.fd < 0;
     sys::iovec iov[2] = {{head.data(), head.size()}, {const_cast<char*>(body.data()), body.size()}};
-    const std::int64_t deadline = deadline_in(settings.send_timeout_ns);
-    long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, deadline, send_body && !text);
-    long sent = text && r > 0 ? static_cast<long>(body.size()) : 0;
-    if (r >= 0 && send_body && !text) {
-        sent = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, deadline);
-        if (sent != static_cast<long>(file.length)) r = sent < 0 ? sent : -sys::EPIPE;
-    }
-    log_access(conn, req, status, sent > 0 ? static_cast<std::uint64_t>(sent) : 0);
+    long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, settings.send_timeout_ns, send_body && !text);
+    std::uint64_t sent = text && r > 0 ? body.size() : 0;
+    if (r >= 0 && send_body && !text)
+        r = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, settings.send_timeout_ns, sent);
+    log_access(conn, req, status, sent);
     co_return r;
 }
 

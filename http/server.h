@@ -57,6 +57,7 @@ void on_connection(int fd, const sys::sockaddr_any& peer);
 // The part of a file a response sends.
 struct FileBody {
     int fd = -1;
+    const char* bytes = nullptr;  // the file's contents when in memory: sent from here instead
     std::uint64_t first = 0, length = 0;
 };
 

@@ -2,6 +2,7 @@
 #include "net/socket.h"
 
 #include "net/address.h"
+#include "runtime/clock.h"
 #include "sys/syscall.h"
 
 namespace net {
@@ -11,6 +12,10 @@ int listen_tcp(const std::uint8_t addr[4], std::uint16_t port, int backlog) {
     if (fd < 0) return fd;
     const int one = 1;
     sys::setsockopt(fd, sys::SOL_SOCKET, sys::SO_REUSEADDR, &one, sizeof one);
+    // Accepted sockets inherit TCP_NODELAY on Linux: set once here, not once per connection.
+    // Responses leave in whole writes (MSG_MORE joins a head to its sendfile body), so Nagle's
+    // delay would only ever hold back the last segment of a response.
+    sys::setsockopt(fd, sys::IPPROTO_TCP, sys::TCP_NODELAY, &one, sizeof one);
     sys::sockaddr_in sa{};
     sa.family = sys::AF_INET;
     sa.port = static_cast<std::uint16_t>(port << 8 | port >> 8);
@@ -41,7 +46,11 @@ ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline) {
     }
 }
 
-ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t deadline, bool more) {
+namespace {
+std::int64_t deadline_after(std::int64_t ns) { return rt::thread_clock().monotonic_ns + ns; }
+}  // namespace
+
+ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_ns, bool more) {
     long total = 0;
     const int flags = sys::MSG_NOSIGNAL | (more ? sys::MSG_MORE : 0);
     while (count > 0) {
@@ -50,7 +59,7 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t deadlin
         msg.iovlen = static_cast<std::size_t>(count);
         const long n = sys::sendmsg(fd, &msg, flags);
         if (n == -sys::EAGAIN || n == -sys::EINTR) {
-            if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline}; w < 0) co_return w;
+            if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)}; w < 0) co_return w;
             continue;
         }
         if (n < 0) co_return n;
@@ -63,20 +72,20 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t deadlin
     co_return total;
 }
 
-ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t deadline) {
-    long total = 0;
+ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t stall_ns, std::uint64_t& sent) {
     while (count > 0) {
         const long n = sys::sendfile(fd, file, &offset, count);
         if (n == -sys::EAGAIN || n == -sys::EINTR) {
-            if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline}; w < 0) co_return w;
+            if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)}; w < 0) co_return w;
             continue;
         }
         if (n < 0) co_return n;
-        if (n == 0) break;  // the file shrank under us; the caller's length was a promise we cannot keep
-        total += n;
+        // The file shrank under us: the Content-Length already sent cannot be honoured.
+        if (n == 0) co_return -sys::EPIPE;
+        sent += static_cast<std::uint64_t>(n);
         count -= static_cast<std::size_t>(n);
     }
-    co_return total;
+    co_return 0;
 }
 
 }  // namespace net

@@ -43,12 +43,17 @@ struct WaitReady {
 // Some bytes (> 0), 0 at end of stream, or -errno.
 ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline);
 
+// The sends below wait for a full socket at most `stall_ns` at a time: the timeout is for a
+// client that stopped reading, so it restarts whenever the socket takes more bytes, and a long
+// download that keeps moving is never cut.
+
 // Writes every byte described by iov (which it updates as it goes). Total written or -errno.
 // `more` (MSG_MORE) holds a short tail back for what follows, e.g. a sendfile body, so a response
 // head and body leave in one segment.
-ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t deadline, bool more = false);
+ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_ns, bool more = false);
 
-// Sends `count` bytes of `file` from `offset` with sendfile(2). Bytes sent or -errno.
-ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t deadline);
+// Sends `count` bytes of `file` from `offset` with sendfile(2), adding each to `sent`. Returns
+// 0 when all went out, or -errno (then `sent` says how far it got).
+ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t stall_ns, std::uint64_t& sent);
 
 }  // namespace net

@@ -46,7 +46,7 @@ std::int64_t unix_from_civil(const CivilTime& t) {
 
 namespace {
 // Reads `text` against `pattern`, in which 'D', 'Y', 'h', 'm', 's' are digits of the day, year,
-// hour, minute and second, '_' a space or a day digit, 'M' a three-letter month, 'w' a letter of
+// hour, minute and second, '_' a space or a day digit, 'b' a three-letter month, 'w' a letter of
 // the weekday (not checked against the date), and anything else itself.
 bool match_date(std::string_view text, std::string_view pattern, CivilTime& t) {
     if (text.size() != pattern.size()) return false;
@@ -60,7 +60,7 @@ bool match_date(std::string_view text, std::string_view pattern, CivilTime& t) {
         if (field) {
             if (!is_digit) return false;
             *field = *field * 10 + digit;
-        } else if (p == 'M') {
+        } else if (p == 'b') {
             for (int m = 0; m < 12; ++m)
                 if (text.substr(i, 3) == kMonths[m]) t.month = m + 1;
             if (t.month == 0) return false;
@@ -78,15 +78,16 @@ bool match_date(std::string_view text, std::string_view pattern, CivilTime& t) {
 bool parse_http_date(std::string_view text, std::int64_t& seconds) {
     CivilTime t;
     const std::size_t comma = text.find(',');
-    if (match_date(text, "www, DD MMM YYYY hh:mm:ss GMT", t) || match_date(text, "www MMM _D hh:mm:ss YYYY", t)) {
-    } else if (comma >= 6 && comma <= 9 && match_date(text.substr(comma), ", DD-MMM-YY hh:mm:ss GMT", t)) {
+    if (match_date(text, "www, DD bbb YYYY hh:mm:ss GMT", t) || match_date(text, "www bbb _D hh:mm:ss YYYY", t)) {
+    } else if (comma >= 6 && comma <= 9 && match_date(text.substr(comma), ", DD-bbb-YY hh:mm:ss GMT", t)) {
         t.year += t.year < 70 ? 2000 : 1900;  // RFC 850's two-digit year
     } else {
         return false;
     }
-    if (t.day < 1 || t.day > 31 || t.year < 1970 || t.hour > 23 || t.minute > 59 || t.second > 60) return false;
+    if (t.day < 1 || t.year < 1970 || t.hour > 23 || t.minute > 59 || t.second > 60) return false;
     seconds = unix_from_civil(t);
-    return true;
+    // A day past its month's end ("30 Feb") would roll over into the next month: refuse it.
+    return civil_from_unix(seconds - t.hour * 3600 - t.minute * 60 - t.second).day == t.day;
 }
 
 void put_clf_time(Writer& w, std::int64_t seconds) {

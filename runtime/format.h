@@ -21,8 +21,16 @@ public:
     Writer(char* buf, std::size_t capacity) : buf_(buf), cap_(capacity) {}
 
     Writer& put(std::string_view s) {
-        for (char c : s) put(c);
+        std::size_t n = s.size();
+        if (n > cap_ - len_) n = cap_ - len_, overflow_ = true;
+        __builtin_memcpy(buf_ + len_, s.data(), n);
+        len_ += n;
         return *this;
+    }
+    // A literal: its length is known here, so no strlen at run time.
+    template <std::size_t N>
+    Writer& put(const char (&s)[N]) {
+        return put(std::string_view(s, N - 1));
     }
     Writer& put(char c) {
         if (len_ < cap_) buf_[len_++] = c;

@@ -1,9 +1,12 @@
 // runtime/inbox.h — how other threads hand work to a worker: a Treiber stack of items plus the
-// worker's eventfd, written only when the stack was empty (the worker, if asleep, is then in
-// ppoll on that fd; if the stack was not empty, a wake-up is already on its way).
+// worker's eventfd. The eventfd is written only when the worker may be asleep in ppoll and the
+// stack was empty (otherwise a wake-up is already on its way): a busy worker finds its new
+// items on its next turn, and costs its producers no system call.
 #pragma once
 
 #include <cstdint>
+
+#include "runtime/atomic.h"
 
 #include "runtime/treiber_stack.h"
 #include "sys/kernel.h"
@@ -22,14 +25,28 @@ struct InboxItem {
 struct Inbox {
     TreiberStack<InboxItem> items;
     int wake_fd = -1;
+    // Set by the worker before it blocks and cleared after; with the fences below this is the
+    // classic store-then-check handshake: either the producer sees `sleeping` and writes the
+    // eventfd, or the worker sees the new item and does not block.
+    Atomic<int> sleeping{0};
 
     void post(InboxItem* item) {
-        if (items.push(item)) wake();
+        if (items.push(item)) wake_if_sleeping();
     }
-    void wake() {
+    void wake_if_sleeping() {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!sleeping.load(relaxed)) return;
         const std::uint64_t one = 1;
         sys::write(wake_fd, &one, sizeof one);
     }
+    // The worker, before blocking: returns true if it may block (nothing was posted meanwhile).
+    template <class Queue>
+    bool prepare_to_sleep(const Queue& other) {
+        sleeping.store(1, relaxed);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        return items.empty() && other.empty();
+    }
+    void awake() { sleeping.store(0, relaxed); }
 };
 
 }  // namespace rt

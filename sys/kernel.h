@@ -11,7 +11,7 @@
 namespace sys {
 
 namespace nr {
-inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprotect = 10,
+inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprotect = 10, pread64 = 17,
                       munmap = 11, rt_sigaction = 13, writev = 20, nanosleep = 35, getpid = 39,
                       sendfile = 40, socket = 41, sendto = 44, recvfrom = 45, sendmsg = 46, shutdown = 48,
                       bind = 49, listen = 50, setsockopt = 54, clone = 56, exit = 60,

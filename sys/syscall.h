@@ -68,6 +68,8 @@ template <class T> inline long L(T v) { return (long)v; }
 
 // ssize_t read(int fd, void *buf, size_t count);
 inline long read(int fd, void* buf, std::size_t n) { return syscall3(nr::read, fd, L(buf), L(n)); }
+// ssize_t pread(int fd, void *buf, size_t count, off_t offset);
+inline long pread(int fd, void* buf, std::size_t n, long offset) { return syscall4(nr::pread64, fd, L(buf), L(n), offset); }
 // ssize_t write(int fd, const void *buf, size_t count);
 inline long write(int fd, const void* buf, std::size_t n) { return syscall3(nr::write, fd, L(buf), L(n)); }
 // ssize_t writev(int fd, const struct iovec *iov, int iovcnt);

@@ -84,7 +84,7 @@ TEST(RequestParser, ValidTable) {
         {"HEAD /a?b=c HTTP/1.1\r\n\r\n", "HEAD", "/a?b=c", 1, {}},
         {"OPTIONS * HTTP/1.1\r\n\r\n", "OPTIONS", "*", 1, {}},
         {"GET http://h/x HTTP/1.1\r\n\r\n", "GET", "http://h/x", 1, {}},
-        {"M-SEARCH! /%20 HTTP/1.9\r\n\r\n", "M-SEARCH!", "/%20", 9, {}},
+        {"M-SEARCH! /%20 HTTP/1.1\r\n\r\n", "M-SEARCH!", "/%20", 1, {}},
         // Values are trimmed of spaces and tabs on both sides; inner whitespace stays.
         {"GET / HTTP/1.1\r\nA:   x y  \r\nB:\tz\t\r\nC:\r\nD: \t \r\n\r\n", "GET", "/", 1,
          {{"A", "x y"}, {"B", "z"}, {"C", ""}, {"D", ""}}},
@@ -245,6 +245,8 @@ TEST(RequestParser, ErrorTable) {
         // Versions.
         {"GET / HTTP/2.0\r\n\r\n", 505},
         {"GET / HTTP/0.9\r\n\r\n", 505},
+        {"GET / HTTP/1.2\r\n\r\n", 505},
+        {"GET / HTTP/1.9\r\n\r\n", 505},
         {"GET / HTTP/3.0\r\n\r\n", 505},
         {"GET / HTTP/9.9\r\n\r\n", 505},
     };
