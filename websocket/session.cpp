@@ -77,7 +77,7 @@ ex::Task<long> send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* p
     std::uint8_t header[kMaxFrameHeader];
     const std::size_t header_len = encode_frame_header(header, true, opcode, len);
     sys::iovec iov[2] = {{header, header_len}, {payload, static_cast<std::size_t>(len)}};
-    co_return co_await net::send_all(s.conn.fd, iov, len ? 2 : 1, deadline_in(http::config().send_timeout_ns));
+    co_return co_await net::send_all(s.conn.fd, iov, len ? 2 : 1, http::config().send_timeout_ns);
 }
 
 // Sends a close frame with `code` and records it as the session's end.
