@@ -2332,6 +2332,28 @@ def test_slow_reader_does_not_stall_others(request, tmp_path):
     assert re.search(r'"GET /large\.bin\?id=slow HTTP/1\.1" 200 16777216 ', text), text[-2000:]
 
 
+def test_changed_file_served_fresh(request, tmp_path):
+    """Open files are shared only within one loop turn: a file replaced or rewritten on disk
+    (same size or not, small enough to be sent from memory, or large) is served anew at once."""
+    small_a, small_b = b"A" * 1000, b"B" * 1000
+    large_a, large_b = os.urandom(64 * 1024), os.urandom(80 * 1024)
+    root = make_root(tmp_path, {"s.txt": small_a, "l.bin": large_a})
+    srv = ServerProcess(2, root, tmp_path / "s.log", tmp_path)
+    request.addfinalizer(srv.stop)
+    with HttpClient(srv.port) as c:
+        for _ in range(3):
+            assert c.request("GET", "/s.txt").body == small_a
+            assert c.request("GET", "/l.bin").body == large_a
+        (root / "s.txt").write_bytes(small_b)          # rewritten in place, same size
+        tmp = root / "l.tmp"
+        tmp.write_bytes(large_b)
+        os.replace(tmp, root / "l.bin")                # replaced by rename, as deploys do
+        assert c.request("GET", "/s.txt").body == small_b
+        assert_bytes_equal(c.request("GET", "/l.bin").body, large_b, "replaced file")
+        (root / "s.txt").unlink()
+        assert c.request("GET", "/s.txt").status == 404
+
+
 # --------------------------------------------------------------------------
 # 26. Timeouts: --header-timeout, --keepalive-timeout, --send-timeout
 # --------------------------------------------------------------------------
