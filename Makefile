@@ -88,6 +88,7 @@ deps:
 test: deps
 	$(MAKE) -j$$(nproc) all $(BUILD)/unit_tests
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) e2e
 
 bench: $(BIN)

@@ -5,6 +5,11 @@
 
 namespace http {
 namespace {
+// A chunked body may carry kMaxBodyBytes of data plus this much framing (sizes, extensions,
+// trailers); past that: 413.
+constexpr std::uint64_t kMaxChunkedBytes = kMaxBodyBytes + 64 * 1024;
+}  // namespace
+namespace {
 
 // Parses a Content-Length value: one or more digits, or a list of identical numbers ("5, 5",
 // which some intermediaries produce when merging). Returns false if not.
@@ -61,7 +66,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* p, std::size_t n) {
     std::size_t i = 0;
     auto fail = [&](std::uint16_t status) { return Result{i, false, status}; };
     while (i < n) {
-        if (++total_ > kMaxBodyBytes + 64 * 1024) return fail(413);  // framing allowance included
+        if (++total_ > kMaxChunkedBytes) return fail(413);
         const char c = p[i];
         switch (state_) {
         case size: {
@@ -93,7 +98,10 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* p, std::size_t n) {
             break;
         case data: {
             const std::uint64_t avail = n - i;
-            const std::uint64_t take = avail < chunk_left_ ? avail : chunk_left_;
+            std::uint64_t take = avail < chunk_left_ ? avail : chunk_left_;
+            // total_ already counts byte i. Stop at the limit, so that the next byte fails with
+            // 413 at the same place however the input was cut.
+            if (take > kMaxChunkedBytes + 1 - total_) take = kMaxChunkedBytes + 1 - total_;
             chunk_left_ -= take;
             total_ += take - 1;  // the loop head already counted one
             i += static_cast<std::size_t>(take);

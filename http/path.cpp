@@ -27,6 +27,7 @@ PathResult normalize_path(std::string_view target, char* out) {
         char c = 0;
         if (!at_end) {
             c = target[i++];
+            if (c == 0) return r;  // only possible outside the parser, but the output is a C string
             if (c == '%') {
                 if (i + 2 > target.size()) return r;
                 const int hi = rt::hex_value(target[i]), lo = rt::hex_value(target[i + 1]);

@@ -24,7 +24,8 @@ constexpr ParseResult more() { return {ParseResult::incomplete, 0, 0}; }
 
 // Finds the end of the line starting at `pos`. Lines end in CRLF (a bare LF is accepted, as
 // RFC 9112 §2.2 allows); a CR followed by anything else is an error. Returns the index of the
-// terminator's first byte, or npos if the line is not complete yet, or -2 on a bad CR.
+// terminator's first byte, or npos if the line is not complete yet, or -2 on a bad CR (then
+// `next` is the CR's index).
 constexpr std::size_t kBadLine = static_cast<std::size_t>(-2);
 std::size_t line_end(std::string_view in, std::size_t pos, std::size_t& next) {
     for (std::size_t i = pos; i < in.size(); ++i) {
@@ -34,7 +35,10 @@ std::size_t line_end(std::string_view in, std::size_t pos, std::size_t& next) {
         }
         if (in[i] == '\r') {
             if (i + 1 == in.size()) return std::string_view::npos;
-            if (in[i + 1] != '\n') return kBadLine;
+            if (in[i + 1] != '\n') {
+                next = i;
+                return kBadLine;
+            }
             next = i + 2;
             return i;
         }
@@ -77,13 +81,16 @@ ParseResult parse_request(std::string_view in, Request& out) {
         if (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] != '\n') return fail(400);
         ++pos;
     }
-    // Only empty lines so far: wait for more, but not forever.
-    if (pos == in.size()) return pos > kMaxRequestLine ? fail(400) : more();
+    // Empty lines are tolerated, but not forever (and not depending on how they arrive).
+    if (pos > kMaxRequestLine) return fail(400);
+    if (pos == in.size()) return more();
     const std::size_t head_start = pos;
 
     // request-line = method SP request-target SP HTTP-version
+    // A limit passed before a bad byte answers first, so the status never depends on where the
+    // input happened to be cut.
     std::size_t end = line_end(in, pos, next);
-    if (end == kBadLine) return fail(400);
+    if (end == kBadLine) return fail(next - pos > kMaxRequestLine ? 414 : 400);
     if (end == std::string_view::npos) {
         // Not complete yet: everything received is request line, save a CR whose LF is coming.
         const std::size_t seen = in.size() - pos - (in.back() == '\r' ? 1 : 0);
@@ -112,7 +119,7 @@ ParseResult parse_request(std::string_view in, Request& out) {
     out.header_count = 0;
     for (;;) {
         end = line_end(in, pos, next);
-        if (end == kBadLine) return fail(400);
+        if (end == kBadLine) return fail(next - head_start >= kMaxHeadBytes ? 431 : 400);
         if (end == std::string_view::npos) return in.size() - head_start > kMaxHeadBytes ? fail(431) : more();
         if (next - head_start > kMaxHeadBytes) return fail(431);
         if (end == pos) return {ParseResult::complete, 0, static_cast<std::uint32_t>(next)};

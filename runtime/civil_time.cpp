@@ -84,7 +84,11 @@ bool parse_http_date(std::string_view text, std::int64_t& seconds) {
     } else {
         return false;
     }
-    if (t.day < 1 || t.year < 1970 || t.hour > 23 || t.minute > 59 || t.second > 60) return false;
+    // Up to 9999-12-31T23:59:59Z: a leap second on the last day would reach year 10000, which
+    // no HTTP-date can express.
+    if (t.day < 1 || t.year < 1970 || t.hour > 23 || t.minute > 59 || t.second > 60 ||
+        (t.year == 9999 && t.month == 12 && t.day == 31 && t.hour == 23 && t.minute == 59 && t.second == 60))
+        return false;
     seconds = unix_from_civil(t);
     // A day past its month's end ("30 Feb") would roll over into the next month: refuse it.
     return civil_from_unix(seconds - t.hour * 3600 - t.minute * 60 - t.second).day == t.day;

@@ -115,4 +115,21 @@ TEST(Chunked, OversizedIs413) {
     EXPECT_EQ(status, 413);
 }
 
+// The limit falls at the same byte whether the data arrives whole or cut anywhere (a fuzzer
+// found it checked only after a whole run of chunk data).
+TEST(Chunked, LimitAtTheSameByteAtEverySplit) {
+    const std::string body = "100000;" + std::string(200704, 'x') + "\r\n" + std::string(1 << 20, 'a') + "\r\n0\r\n\r\n";
+    ChunkedDecoder whole;
+    const auto w = whole.feed(body.data(), body.size());
+    ASSERT_EQ(w.status, 413);
+    for (std::size_t cut : {std::size_t{1000}, std::size_t{210000}, std::size_t{1100000}, w.consumed - 1, w.consumed}) {
+        ChunkedDecoder split;
+        const auto a = split.feed(body.data(), cut);
+        ASSERT_EQ(a.status, 0) << cut;
+        const auto b = split.feed(body.data() + cut, body.size() - cut);
+        EXPECT_EQ(b.status, 413) << cut;
+        EXPECT_EQ(a.consumed + b.consumed, w.consumed) << cut;
+    }
+}
+
 }  // namespace

@@ -195,6 +195,22 @@ TEST(RequestParser, FiftyPipelinedRequests) {
 // Rejected heads
 
 // Malformed heads answer 400; unsupported major versions 505.
+// The status of a rejected head does not depend on how it was cut (fuzzer findings): endless
+// empty lines are refused as soon as they pass the limit, and a line already over its limit
+// answers 414/431 even when a bad byte follows later.
+TEST(RequestParser, SameErrorWhateverTheCut) {
+    const std::string lines(8256, '\n');
+    const std::string req = lines + "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    EXPECT_EQ(status(req), 400);
+    EXPECT_EQ(status(std::string_view(req).substr(0, 8208)), 400);
+    const std::string long_line = "GET /" + std::string(9000, 'a') + "\r\rX HTTP/1.1\r\n\r\n";
+    EXPECT_EQ(status(long_line), 414);
+    EXPECT_EQ(status(std::string_view(long_line).substr(0, 8500)), 414);
+    const std::string long_head = "GET / HTTP/1.1\r\nA: " + std::string(17000, 'b') + "\r\rB\r\n\r\n";
+    EXPECT_EQ(status(long_head), 431);
+    EXPECT_EQ(status(std::string_view(long_head).substr(0, 16500)), 431);
+}
+
 TEST(RequestParser, ErrorTable) {
     struct Case {
         std::string text;
