@@ -40,6 +40,9 @@ constexpr std::string_view kUsage =
     "  --header-timeout SECS    time to send a whole request head; then 408 (default: 10)\n"
     "  --keepalive-timeout SECS idle time allowed between requests (default: 60)\n"
     "  --send-timeout SECS      time a client may stall reading a response (default: 60)\n"
+    "  --ws-max-message BYTES   largest WebSocket message, else 1009 (default: 16777216)\n"
+    "  --ws-ping-interval SECS  ping a silent WebSocket; 1001 if no answer (default: 30)\n"
+    "  --ws-max-backlog BYTES   unread replies before 1008 (default: 1048576)\n"
     "  --help                   show this help and exit\n";
 
 void write_all(int fd, std::string_view s) {
@@ -78,6 +81,7 @@ int fail(int code, std::string_view a, std::string_view b = "", std::string_view
 
 struct Options {
     http::Config http;
+    ws::Config ws;
     int workers = 0;
     std::uint8_t ip[4] = {};
     std::string_view ip_text;
@@ -86,10 +90,10 @@ struct Options {
     const char* log = "/tmp/async-nostd.log";
 };
 
-// A decimal from `min` to `max` (at most 7 digits).
-bool parse_number(std::string_view s, int min, int max, int& out) {
-    if (s.empty() || s.size() > 7) return false;
-    int v = 0;
+// A decimal from `min` to `max` (at most 10 digits).
+bool parse_number(std::string_view s, std::int64_t min, std::int64_t max, std::int64_t& out) {
+    if (s.empty() || s.size() > 10) return false;
+    std::int64_t v = 0;
     for (char c : s) {
         if (c < '0' || c > '9') return false;
         v = v * 10 + (c - '0');
@@ -98,16 +102,22 @@ bool parse_number(std::string_view s, int min, int max, int& out) {
     return v >= min && v <= max;
 }
 
+constexpr std::int64_t kGiB = 1 << 30;
+
 struct NumberFlag {
     std::string_view name;
-    int min, max;
+    std::int64_t min, max;
 };
 constexpr NumberFlag kNumberFlags[] = {
     {"--max-connections", 1, 1'000'000},
     {"--header-timeout", 1, 86400},
     {"--keepalive-timeout", 1, 86400},
     {"--send-timeout", 1, 86400},
+    {"--ws-max-message", 1, kGiB},
+    {"--ws-ping-interval", 1, 86400},
+    {"--ws-max-backlog", 1, kGiB},
 };
+constexpr int kNumberFlagCount = sizeof kNumberFlags / sizeof kNumberFlags[0];
 
 // Returns -1 to go on, or an exit code.
 int parse_args(int argc, char** argv, Options& o) {
@@ -128,24 +138,32 @@ int parse_args(int argc, char** argv, Options& o) {
             continue;
         }
         int flag = 0;
-        while (flag < 4 && arg != kNumberFlags[flag].name) ++flag;
-        if (flag < 4) {
+        while (flag < kNumberFlagCount && arg != kNumberFlags[flag].name) ++flag;
+        if (flag < kNumberFlagCount) {
             const NumberFlag& f = kNumberFlags[flag];
-            int v;
+            std::int64_t v;
             if (i + 1 == argc || !parse_number(argv[i + 1], f.min, f.max, v)) {
                 rt::FixedWriter<64> range;
                 range.put(" needs a number from ").put_int(f.min).put(" to ").put_int(f.max);
                 return fail(kExitUsage, arg, range.view());
             }
             ++i;
-            if (flag == 0) o.http.max_connections = v;
-            else (flag == 1 ? o.http.header_timeout_ns : flag == 2 ? o.http.keep_alive_timeout_ns : o.http.send_timeout_ns) = v * http::kSecond;
+            switch (flag) {
+            case 0: o.http.max_connections = static_cast<int>(v); break;
+            case 1: o.http.header_timeout_ns = v * http::kSecond; break;
+            case 2: o.http.keep_alive_timeout_ns = v * http::kSecond; break;
+            case 3: o.http.send_timeout_ns = v * http::kSecond; break;
+            case 4: o.ws.max_message = static_cast<std::uint64_t>(v); break;
+            case 5: o.ws.ping_interval_ns = v * http::kSecond; break;
+            default: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
+            }
             continue;
         }
         if (arg.size() > 1 && arg[0] == '-') return fail(kExitUsage, "unknown option '", arg, "'");
         switch (positional++) {
         case 0:
-            if (!parse_number(arg, 1, ex::kMaxWorkers, o.workers)) return fail(kExitUsage, "WORKERS must be a number from 1 to 256, not '", arg, "'");
+            if (std::int64_t v; parse_number(arg, 1, ex::kMaxWorkers, v)) o.workers = static_cast<int>(v);
+            else return fail(kExitUsage, "WORKERS must be a number from 1 to 256, not '", arg, "'");
             break;
         case 1:
             if (!net::parse_ipv4(arg, o.ip)) return fail(kExitUsage, "IP must be an IPv4 address like 127.0.0.1, not '", arg, "'");
@@ -201,6 +219,7 @@ int main(int argc, char** argv) {
     o.http.upgrade_path = "/ws";
     o.http.upgrade = ws::upgrade;
     http::configure(o.http);
+    ws::configure(o.ws);
     ex::Worker* workers = nullptr;
     if (const int r = ex::start_workers(o.workers, http::on_connection, http::file_cache_end_turn, &workers); r < 0)
         return fail(kExitFailure, "cannot start the workers", "", "", r);

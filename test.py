@@ -2638,3 +2638,856 @@ def test_aborted_clients_leave_no_fds(request, tmp_path):
         resp = c.request("GET", "/small.txt")
         assert resp.status == 200 and resp.body == b"ok\n", resp
     assert wait_fd_count(srv, baseline + 1, 1.0) <= baseline + 1
+
+
+# --------------------------------------------------------------------------
+# 30. WebSocket conformance (RFC 6455), raw frames on a raw socket
+# --------------------------------------------------------------------------
+#
+# The endpoint GET /ws echoes every text/binary message with its opcode.  Each test starts its
+# own 2-worker server (flags after WORKERS IP PORT: --ws-max-message, --ws-ping-interval,
+# --ws-max-backlog where needed).  Frames are built byte by byte here (wsc_frame) so that
+# headers can lie about lengths, set RSV bits, skip the mask or stop before the payload.
+# A failure case expects: the server's close frame with the code, then TCP EOF (an RST is also
+# accepted: the server may close with our bytes still unread), a `ws-close ... code=N` log line
+# for that client, and a server that still echoes for a new client.
+
+WSC_CLOSE_WAIT = 2.0   # how long a close (or any answer) that must come "at once" may take
+WSC_VALID_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
+                         3000, 3999, 4000, 4999]
+WSC_INVALID_CLOSE_CODES = [0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016,
+                           1100, 2000, 2999, 5000, 65535]
+
+
+def wsc_start(request, www, tmp_path, *extra):
+    """A 2-worker server with extra flags (after WORKERS IP PORT)."""
+    return _start_fixture_server(request, www, tmp_path, 2, extra_args=[str(a) for a in extra])
+
+
+@pytest.fixture
+def wsc(request, www, tmp_path):
+    return wsc_start(request, www, tmp_path)
+
+
+def wsc_frame(opcode, payload=b"", fin=True, rsv=0, mask=True, length=None, form=None, key=None):
+    """One client frame with every header field under control.
+
+    length: the length the header announces (default len(payload)); only `payload` follows, so
+    a header can announce more than is sent.  form: 7, 16 or 64 to force a length encoding.
+    The payload is masked as if it started at offset 0 of the announced payload."""
+    n = len(payload) if length is None else length
+    if form is None:
+        form = 7 if n <= 125 else 16 if n <= 0xFFFF else 64
+    b0 = (0x80 if fin else 0) | ((rsv & 7) << 4) | (opcode & 0x0F)
+    m = 0x80 if mask else 0
+    if form == 7:
+        hdr = struct.pack("!BB", b0, m | n)
+    elif form == 16:
+        hdr = struct.pack("!BBH", b0, m | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", b0, m | 127, n)
+    if not mask:
+        return hdr + payload
+    key = key or os.urandom(4)
+    return hdr + key + mask_bytes(payload, key)
+
+
+def wsc_close_payload(code, reason=b""):
+    return struct.pack("!H", code) + reason
+
+
+def wsc_nodelay(ws):
+    ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return ws
+
+
+def wsc_client(port):
+    return wsc_nodelay(WsClient(port))
+
+
+def wsc_handshake(sock, port, headers, method="GET", version="HTTP/1.1", target="/ws",
+                  host=True):
+    """Sends an opening handshake with exactly `headers` (plus Host unless host=False);
+    returns (Response, parser) -- the parser's buffer holds any bytes after the response."""
+    lines = [f"{method} {target} {version}"]
+    if host:
+        lines.append(f"Host: {HOST}:{port}")
+    lines += [f"{k}: {v}" for k, v in headers]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    parser = ResponseParser()
+    parser.expect(method)
+    return read_response(sock, parser), parser
+
+
+def wsc_std_headers(key=None, **override):
+    """The headers of a valid handshake; override with Name=value (None drops the header)."""
+    h = {"Upgrade": "websocket", "Connection": "Upgrade",
+         "Sec-WebSocket-Key": key or base64.b64encode(os.urandom(16)).decode("ascii"),
+         "Sec-WebSocket-Version": "13"}
+    for k, v in override.items():
+        k = k.replace("_", "-")
+        if v is None:
+            h.pop(k, None)
+        else:
+            h[k] = v
+    return list(h.items())
+
+
+def wsc_connect(port, sock=None, headers=None, target="/ws"):
+    """A WsClient over `sock` (e.g. a small-SO_RCVBUF socket) after a handshake with `headers`."""
+    sock = sock or socket.create_connection((HOST, port), timeout=SOCK_TIMEOUT)
+    try:
+        headers = headers if headers is not None else wsc_std_headers()
+        key = next(v for k, v in headers if k.lower() == "sec-websocket-key")
+        resp, parser = wsc_handshake(sock, port, headers, target=target)
+        assert resp.status == 101, f"handshake {headers!r}: {resp!r} body={resp.body[:200]!r}"
+        assert resp.get("sec-websocket-accept") == ws_accept(key), \
+            f"Sec-WebSocket-Accept {resp.get('sec-websocket-accept')!r} for key {key!r}"
+    except BaseException:
+        sock.close()
+        raise
+    ws = WsClient.__new__(WsClient)
+    ws.port, ws.sock, ws.local, ws.key, ws.handshake = port, sock, sock.getsockname(), key, resp
+    ws.buf = parser.buf
+    return wsc_nodelay(ws)
+
+
+def wsc_recv_frame(ws, timeout, what):
+    """The next server frame within `timeout` seconds, with `what` in any failure message."""
+    ws.sock.settimeout(timeout)
+    try:
+        return ws.recv_frame()
+    except (ProtocolError, OSError) as e:
+        raise AssertionError(f"{what}: {type(e).__name__}: {e}") from None
+    finally:
+        ws.sock.settimeout(SOCK_TIMEOUT)
+
+
+def wsc_expect_eof(ws, what, timeout=3.0):
+    """The server closes TCP next: EOF, or an RST (it may close with our bytes unread)."""
+    assert not ws.buf, f"{what}: unexpected bytes after the close frame: {bytes(ws.buf[:60])!r}"
+    ws.sock.settimeout(timeout)
+    try:
+        data = ws.sock.recv(4096)
+    except socket.timeout:
+        raise AssertionError(f"{what}: server did not close TCP within {timeout}s after its "
+                             f"close frame") from None
+    except ConnectionResetError:
+        data = b""
+    assert data == b"", f"{what}: unexpected bytes after the close frame: {data[:60]!r}"
+    ws.sock.close()  # our side of the close (a server may wait for it before it logs)
+
+
+def wsc_close_line(srv, port, code):
+    """Waits for the `ws-close client=127.0.0.1:PORT ... code=CODE` log line; returns it."""
+    rx = rf"ws-close client=127\.0\.0\.1:{port} worker=\d+ code={code}\b.*$"
+    text = wait_log(srv, rx)
+    m = re.search(rx, text, re.M)
+    if not m:
+        lines = [ln for ln in text.splitlines() if f"127.0.0.1:{port} " in ln]
+        raise AssertionError(f"no `ws-close client=127.0.0.1:{port} ... code={code}` log line; "
+                             f"lines for that client: {lines}")
+    return m.group(0)
+
+
+def wsc_assert_healthy(srv, what="afterwards"):
+    """The server is alive and a new client gets an echo and a clean close."""
+    assert srv.alive(), f"server died {what}{srv.diagnostics()}"
+    try:
+        with wsc_client(srv.port) as ws:
+            ws.echo(OP_TEXT, b"still echoing")
+            ws.close(1000)
+    except (OSError, AssertionError) as e:
+        raise AssertionError(f"server not healthy {what}: {type(e).__name__}: {e}") from None
+
+
+def wsc_expect_close(ws, srv, code, what, timeout=WSC_CLOSE_WAIT, log=True):
+    """Next comes a close frame with `code` (within `timeout`), then TCP EOF; the log line says
+    the code; the server stays healthy."""
+    f = wsc_recv_frame(ws, timeout, f"{what}: waiting for close {code}")
+    assert f.opcode == OP_CLOSE, \
+        f"{what}: expected close {code}, got opcode {f.opcode} with {f.payload[:60]!r}"
+    assert len(f.payload) >= 2, f"{what}: close frame without a status code: {f.payload!r}"
+    (got,) = struct.unpack("!H", f.payload[:2])
+    assert got == code, f"{what}: close code {got}, expected {code} (payload {f.payload[:60]!r})"
+    wsc_expect_eof(ws, what)
+    if log:
+        wsc_close_line(srv, ws.local[1], code)
+    wsc_assert_healthy(srv, f"after {what}")
+
+
+def wsc_send_slowly(sock, data, pause=0.002):
+    """One send() per byte, `pause` seconds apart (the socket has TCP_NODELAY)."""
+    for i in range(len(data)):
+        sock.sendall(data[i:i + 1])
+        time.sleep(pause)
+
+
+# -- handshake (RFC 6455 §4.2): only what sections 4-8 do not cover -------------------------
+
+WSC_HANDSHAKE_OK = [
+    ("upgrade-mixed-case", wsc_std_headers(Upgrade="WebSocket")),
+    ("upgrade-upper-case", wsc_std_headers(Upgrade="WEBSOCKET")),
+    ("connection-keep-alive-upgrade", wsc_std_headers(Connection="keep-alive, Upgrade")),
+    ("connection-upgrade-keep-alive", wsc_std_headers(Connection="Upgrade, keep-alive")),
+    ("connection-no-space", wsc_std_headers(Connection="keep-alive,upgrade")),
+    ("connection-lower-case", wsc_std_headers(Connection="upgrade")),
+    ("connection-upper-case", wsc_std_headers(Connection="UPGRADE")),
+    ("lower-case-names", [(k.lower(), v) for k, v in wsc_std_headers()]),
+]
+
+
+@pytest.mark.parametrize("headers", [h for _, h in WSC_HANDSHAKE_OK],
+                         ids=[i for i, _ in WSC_HANDSHAKE_OK])
+def test_wsc_handshake_accepted(wsc, headers):
+    with wsc_connect(wsc.port, headers=headers) as ws:
+        assert (ws.handshake.get("upgrade") or "").lower() == "websocket", ws.handshake
+        assert "upgrade" in [t.strip().lower() for t in (ws.handshake.get("connection") or "").split(",")]
+        ws.echo(OP_TEXT, b"accepted")
+        ws.close(1000)
+
+
+def _key_of(nbytes):
+    return base64.b64encode(os.urandom(nbytes)).decode("ascii")
+
+
+WSC_HANDSHAKE_400 = [
+    # id, method, version, host, headers
+    ("plain-get-no-upgrade-headers", "GET", "HTTP/1.1", True, []),
+    ("no-upgrade", "GET", "HTTP/1.1", True, wsc_std_headers(Upgrade=None)),
+    ("upgrade-h2c", "GET", "HTTP/1.1", True, wsc_std_headers(Upgrade="h2c")),
+    ("upgrade-websocket2", "GET", "HTTP/1.1", True, wsc_std_headers(Upgrade="websocket2")),
+    ("no-connection", "GET", "HTTP/1.1", True, wsc_std_headers(Connection=None)),
+    ("connection-keep-alive", "GET", "HTTP/1.1", True, wsc_std_headers(Connection="keep-alive")),
+    ("connection-close", "GET", "HTTP/1.1", True, wsc_std_headers(Connection="close")),
+    ("connection-upgrades", "GET", "HTTP/1.1", True, wsc_std_headers(Connection="upgrades")),
+    ("no-key", "GET", "HTTP/1.1", True, wsc_std_headers(Sec_WebSocket_Key=None)),
+    ("empty-key", "GET", "HTTP/1.1", True, wsc_std_headers(Sec_WebSocket_Key="")),
+    ("key-15-bytes", "GET", "HTTP/1.1", True, wsc_std_headers(Sec_WebSocket_Key=_key_of(15))),
+    ("key-17-bytes", "GET", "HTTP/1.1", True, wsc_std_headers(Sec_WebSocket_Key=_key_of(17))),
+    ("key-32-bytes", "GET", "HTTP/1.1", True, wsc_std_headers(Sec_WebSocket_Key=_key_of(32))),
+    ("key-not-base64", "GET", "HTTP/1.1", True,
+     wsc_std_headers(Sec_WebSocket_Key="!!!!!!!!!!!!!!!!!!!!!!==")),
+    ("http-1.0", "GET", "HTTP/1.0", True, wsc_std_headers()),
+    ("no-host", "GET", "HTTP/1.1", False, wsc_std_headers()),
+    ("post", "POST", "HTTP/1.1", True, wsc_std_headers()),
+    ("head", "HEAD", "HTTP/1.1", True, wsc_std_headers()),
+]
+
+
+@pytest.mark.parametrize("method,version,host,headers", [c[1:] for c in WSC_HANDSHAKE_400],
+                         ids=[c[0] for c in WSC_HANDSHAKE_400])
+def test_wsc_handshake_rejected_400(wsc, method, version, host, headers):
+    with socket.create_connection((HOST, wsc.port), timeout=3.0) as s:
+        try:
+            resp, _ = wsc_handshake(s, wsc.port, headers, method=method, version=version, host=host)
+        except (OSError, AssertionError) as e:
+            raise AssertionError(f"no response to a bad handshake: {type(e).__name__}: {e}") from None
+    assert resp.status == 400, f"expected 400, got {resp!r}"
+    assert resp.get("sec-websocket-accept") is None, resp
+    assert_healthy(wsc.port)
+    wsc_assert_healthy(wsc)
+
+
+@pytest.mark.parametrize("version", ["0", "8", "12", "14", "130", "abc"])
+def test_wsc_handshake_version_426(wsc, version):
+    with socket.create_connection((HOST, wsc.port), timeout=3.0) as s:
+        resp, _ = wsc_handshake(s, wsc.port, wsc_std_headers(Sec_WebSocket_Version=version))
+    assert resp.status == 426, f"Sec-WebSocket-Version: {version}: expected 426, got {resp!r}"
+    assert resp.get_all("sec-websocket-version") == ["13"], \
+        f"426 without `Sec-WebSocket-Version: 13`: {resp.headers!r}"
+    assert resp.get("sec-websocket-accept") is None, resp
+    wsc_assert_healthy(wsc)
+
+
+def test_wsc_handshake_version_missing(wsc):
+    """No Sec-WebSocket-Version at all: refused (the spec reads as 426; 400 also accepted)."""
+    with socket.create_connection((HOST, wsc.port), timeout=3.0) as s:
+        resp, _ = wsc_handshake(s, wsc.port, wsc_std_headers(Sec_WebSocket_Version=None))
+    assert resp.status in (400, 426), f"expected 426 (or 400), got {resp!r}"
+    if resp.status == 426:
+        assert resp.get_all("sec-websocket-version") == ["13"], resp.headers
+    wsc_assert_healthy(wsc)
+
+
+# -- frames that break §5.1-5.5: close 1002, then TCP EOF ------------------------------------
+
+def _t(payload=b"x", **kw):
+    return wsc_frame(OP_TEXT, payload, **kw)
+
+
+WSC_1002 = [
+    # id, bytes sent, messages echoed before the close
+    ("unmasked-text", _t(b"hello", mask=False), []),
+    ("unmasked-binary", wsc_frame(OP_BINARY, b"\x01\x02", mask=False), []),
+    ("unmasked-ping", wsc_frame(OP_PING, b"p", mask=False), []),
+    ("unmasked-close", wsc_frame(OP_CLOSE, wsc_close_payload(1000), mask=False), []),
+    ("unmasked-after-echo", _t(b"ok") + _t(b"no mask", mask=False), [(OP_TEXT, b"ok")]),
+    ("rsv1", _t(rsv=4), []),
+    ("rsv2", _t(rsv=2), []),
+    ("rsv3", _t(rsv=1), []),
+    ("rsv-all", _t(rsv=7), []),
+    ("rsv1-on-ping", wsc_frame(OP_PING, b"p", rsv=4), []),
+    ("rsv1-on-continuation", _t(b"a", fin=False) + wsc_frame(OP_CONT, b"b", rsv=4), []),
+    *[(f"opcode-{op}", wsc_frame(op, b"x"), []) for op in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15)],
+    ("opcode-3-empty", wsc_frame(3, b""), []),
+    ("opcode-11-inside-message", _t(b"a", fin=False) + wsc_frame(11, b"x"), []),
+    ("ping-126-bytes", wsc_frame(OP_PING, b"p" * 126), []),
+    ("pong-126-bytes", wsc_frame(OP_PONG, b"p" * 126), []),
+    ("close-126-bytes", wsc_frame(OP_CLOSE, wsc_close_payload(1000, b"r" * 124)), []),
+    ("ping-64bit-length-126", wsc_frame(OP_PING, b"p" * 126, form=64), []),
+    ("ping-fin-0", wsc_frame(OP_PING, b"p", fin=False), []),
+    ("pong-fin-0", wsc_frame(OP_PONG, b"p", fin=False), []),
+    ("close-fin-0", wsc_frame(OP_CLOSE, wsc_close_payload(1000), fin=False), []),
+    ("continuation-first", wsc_frame(OP_CONT, b"orphan"), []),
+    ("continuation-fin-0-first", wsc_frame(OP_CONT, b"orphan", fin=False), []),
+    ("continuation-after-complete-message", _t(b"done") + wsc_frame(OP_CONT, b"more"),
+     [(OP_TEXT, b"done")]),
+    ("text-inside-text", _t(b"a", fin=False) + _t(b"b"), []),
+    ("binary-inside-text", _t(b"a", fin=False) + wsc_frame(OP_BINARY, b"b"), []),
+    ("text-inside-binary", wsc_frame(OP_BINARY, b"a", fin=False) + _t(b"b", fin=False), []),
+    ("text-inside-text-after-continuation",
+     _t(b"a", fin=False) + wsc_frame(OP_CONT, b"b", fin=False) + _t(b"c"), []),
+    ("length-64bit-top-bit", wsc_frame(OP_BINARY, b"", length=(1 << 63) | 5, form=64), []),
+    ("length-64bit-all-ones", wsc_frame(OP_TEXT, b"", length=(1 << 64) - 1, form=64), []),
+]
+
+
+@pytest.mark.parametrize("raw,before", [c[1:] for c in WSC_1002], ids=[c[0] for c in WSC_1002])
+def test_wsc_protocol_error_1002(wsc, raw, before):
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(raw)
+        for op, payload in before:
+            ws.sock.settimeout(WSC_CLOSE_WAIT)
+            ws.expect_message(op, payload, "echo before the bad frame")
+        wsc_expect_close(ws, wsc, 1002, "bad frame")
+
+
+# -- control frames between fragments ---------------------------------------------------------
+
+@pytest.mark.parametrize("opcode", [OP_TEXT, OP_BINARY], ids=["text", "binary"])
+def test_wsc_ping_between_fragments_answered_at_once(wsc, opcode):
+    with wsc_client(wsc.port) as ws:
+        ws.send(opcode, b"frag-1 \xe2", fin=False)  # (text: the euro sign spans the fragments)
+        ws.send(OP_PING, b"mid-1")
+        f = wsc_recv_frame(ws, WSC_CLOSE_WAIT, "pong for a ping inside a fragmented message")
+        assert (f.opcode, f.payload) == (OP_PONG, b"mid-1"), f"expected pong b'mid-1', got {f!r}"
+        ws.send(OP_CONT, b"\x82\xac frag-2 ", fin=False)
+        ws.send(OP_PONG, b"unsolicited")
+        ws.send(OP_PING, b"")
+        f = wsc_recv_frame(ws, WSC_CLOSE_WAIT, "pong for an empty ping inside a message")
+        assert (f.opcode, f.payload) == (OP_PONG, b""), f"expected an empty pong, got {f!r}"
+        ws.send_raw(wsc_frame(OP_PING, b"p" * 125) + wsc_frame(OP_CONT, b"end"))
+        ws.sock.settimeout(WSC_CLOSE_WAIT)
+        ws.expect_message(OP_PONG, b"p" * 125, "pong before the message echo")
+        ws.expect_message(opcode, b"frag-1 \xe2\x82\xac frag-2 end", "message around pings")
+        ws.echo(OP_TEXT, b"next message")
+        ws.close(1000)
+
+
+def test_wsc_close_between_fragments(wsc):
+    """A close inside an open fragmented message ends the session: the close is echoed and the
+    partial message is dropped."""
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_TEXT, b"never finished", fin=False)
+        ws.send(OP_CLOSE, wsc_close_payload(1000))
+        wsc_expect_close(ws, wsc, 1000, "close inside a fragmented message", log=False)
+
+
+# -- message size limit: --ws-max-message, 1009 as soon as the length is known --------------
+
+def test_wsc_max_message_edge_echoed(request, www, tmp_path):
+    srv = wsc_start(request, www, tmp_path, "--ws-max-message", 1000)
+    with wsc_client(srv.port) as ws:
+        ws.echo(OP_TEXT, text_payload(1000, 1))
+        ws.echo(OP_BINARY, binary_payload(1000, 2))
+        ws.echo(OP_BINARY, binary_payload(999, 3))
+        ws.echo(OP_TEXT, b"")
+        # fragments adding up to exactly the limit
+        ws.send(OP_BINARY, binary_payload(600, 4), fin=False)
+        ws.send(OP_CONT, binary_payload(399, 5), fin=False)
+        ws.send(OP_CONT, b"\x01")
+        ws.expect_message(OP_BINARY, binary_payload(600, 4) + binary_payload(399, 5) + b"\x01")
+        # control frames do not count towards the message
+        ws.send(OP_TEXT, text_payload(1000, 6), fin=False)
+        ws.send(OP_PING, b"q" * 125)
+        ws.send(OP_CONT, b"")
+        ws.expect_message(OP_PONG, b"q" * 125, "pong inside a message at the limit")
+        ws.expect_message(OP_TEXT, text_payload(1000, 6), "message at the limit around a ping")
+        ws.close(1000)
+
+
+WSC_1009 = [
+    # id, bytes sent (never the payload that crosses the limit), replies before the close
+    ("text-1001-header-only", wsc_frame(OP_TEXT, length=1001), []),
+    ("binary-1001-header-only", wsc_frame(OP_BINARY, length=1001), []),
+    ("binary-2^40-header-only", wsc_frame(OP_BINARY, length=1 << 40), []),
+    ("binary-2^63-1-header-only", wsc_frame(OP_BINARY, length=(1 << 63) - 1), []),
+    ("text-1001-fin-0-header-only", wsc_frame(OP_TEXT, length=1001, fin=False), []),
+    ("after-an-echo", wsc_frame(OP_TEXT, b"small") + wsc_frame(OP_TEXT, length=1001),
+     [(OP_TEXT, b"small")]),
+    ("fragments-600+401", wsc_frame(OP_TEXT, text_payload(600), fin=False)
+     + wsc_frame(OP_CONT, length=401), []),
+    ("fragments-500+500+1", wsc_frame(OP_BINARY, binary_payload(500), fin=False)
+     + wsc_frame(OP_CONT, binary_payload(500, 1), fin=False) + wsc_frame(OP_CONT, length=1), []),
+    ("fragments-1000+ping+1", wsc_frame(OP_BINARY, binary_payload(1000), fin=False)
+     + wsc_frame(OP_PING, b"x") + wsc_frame(OP_CONT, length=1, fin=False), [(OP_PONG, b"x")]),
+]
+
+
+@pytest.mark.parametrize("raw,before", [c[1:] for c in WSC_1009], ids=[c[0] for c in WSC_1009])
+def test_wsc_max_message_1009_at_header(request, www, tmp_path, raw, before):
+    srv = wsc_start(request, www, tmp_path, "--ws-max-message", 1000)
+    with wsc_client(srv.port) as ws:
+        ws.send_raw(raw)
+        for op, payload in before:
+            ws.sock.settimeout(WSC_CLOSE_WAIT)
+            ws.expect_message(op, payload, "reply before the 1009")
+        wsc_expect_close(ws, srv, 1009, "message over --ws-max-message 1000 (header only sent)")
+
+
+def test_wsc_default_max_message_1009_at_header(wsc):
+    """Default limit 16777216: the header of a 16777217-byte frame alone gets 1009."""
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(wsc_frame(OP_BINARY, length=16777217))
+        wsc_expect_close(ws, wsc, 1009, "16777217-byte message, header only")
+
+
+def test_wsc_default_max_message_exact_echoed(wsc):
+    """Default limit 16777216: a message of exactly 16 MiB (two fragments) is echoed."""
+    data = random.Random(30).randbytes(16777216)
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_BINARY, data[:1 << 23], fin=False)
+        ws.send(OP_CONT, data[1 << 23:])
+        ws.expect_message(OP_BINARY, data, "16 MiB message (the default limit)")
+        ws.close(1000)
+
+
+# -- frame headers split across reads; several frames in one write --------------------------
+
+@pytest.mark.parametrize("length", [0, 5, 125, 126, 300, 65535, 65536, 70000])
+def test_wsc_frame_sent_byte_by_byte(wsc, length):
+    """Header and the first payload bytes one byte per send() (2 ms apart), then the rest; for
+    the 7-, 16- and 64-bit length forms, binary and text."""
+    with wsc_client(wsc.port) as ws:
+        for op, payload in [(OP_BINARY, binary_payload(length, seed=length)),
+                            (OP_TEXT, text_payload(length, seed=length))]:
+            frame = wsc_frame(op, payload)
+            slow = frame if length <= 300 else frame[:len(frame) - length + 16]
+            wsc_send_slowly(ws.sock, slow)
+            ws.send_raw(frame[len(slow):])
+            ws.expect_message(op, payload, f"{length}-byte frame sent byte by byte")
+        ws.close(1000)
+
+
+@pytest.mark.parametrize("length", [10, 200, 70000])
+def test_wsc_frame_split_at_every_header_byte(wsc, length):
+    payload = binary_payload(length, seed=7)
+    with wsc_client(wsc.port) as ws:
+        frame = wsc_frame(OP_BINARY, payload)
+        head = len(frame) - length
+        for cut in range(1, head + 2):
+            ws.send_raw(frame[:cut])
+            time.sleep(0.005)
+            ws.send_raw(frame[cut:])
+            ws.expect_message(OP_BINARY, payload, f"{length}-byte frame split after byte {cut}")
+        # a control frame split the same way
+        ping = wsc_frame(OP_PING, b"split ping")
+        for cut in range(1, len(ping)):
+            ws.send_raw(ping[:cut])
+            time.sleep(0.005)
+            ws.send_raw(ping[cut:])
+            ws.expect_message(OP_PONG, b"split ping", f"ping split after byte {cut}")
+        ws.close(1000)
+
+
+def test_wsc_many_frames_in_one_write(wsc):
+    big = binary_payload(70000, 8)
+    raw = b"".join([
+        wsc_frame(OP_TEXT, b"one"),
+        wsc_frame(OP_BINARY, b"\x00two\xff"),
+        wsc_frame(OP_PING, b"ping-1"),
+        wsc_frame(OP_TEXT, b"fr", fin=False),
+        wsc_frame(OP_PING, b"ping-2"),
+        wsc_frame(OP_CONT, b"ag", fin=False),
+        wsc_frame(OP_PONG, b"ignored"),
+        wsc_frame(OP_CONT, b"ment"),
+        wsc_frame(OP_TEXT, b""),
+        wsc_frame(OP_BINARY, big),
+        wsc_frame(OP_TEXT, "caf\u00e9 \U0001F600".encode()),
+        wsc_frame(OP_CLOSE, wsc_close_payload(1000)),
+    ])
+    expected = [(OP_TEXT, b"one"), (OP_BINARY, b"\x00two\xff"), (OP_PONG, b"ping-1"),
+                (OP_PONG, b"ping-2"), (OP_TEXT, b"fragment"), (OP_TEXT, b""), (OP_BINARY, big),
+                (OP_TEXT, "caf\u00e9 \U0001F600".encode())]
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(raw)
+        for i, (op, payload) in enumerate(expected):
+            ws.expect_message(op, payload, f"reply #{i} to one write of 12 frames")
+        wsc_expect_close(ws, wsc, 1000, "close at the end of one write", log=False)
+
+
+# -- text: UTF-8 validated incrementally; binary is not validated ---------------------------
+
+WSC_BAD_UTF8 = [
+    ("overlong-2-C0AF", b"a\xc0\xafb"),
+    ("overlong-3-E080AF", b"a\xe0\x80\xafb"),
+    ("overlong-4-F08080AF", b"a\xf0\x80\x80\xafb"),
+    ("overlong-nul-C080", b"\xc0\x80"),
+    ("overlong-3-E09FBF", b"\xe0\x9f\xbf"),
+    ("overlong-4-F08FBFBF", b"\xf0\x8f\xbf\xbf"),
+    ("surrogate-EDA080", b"a\xed\xa0\x80b"),
+    ("surrogate-EDBFBF", b"a\xed\xbf\xbfb"),
+    ("surrogate-pair-cesu", b"\xed\xa0\xbd\xed\xb8\x80"),
+    ("above-10FFFF-F4908080", b"a\xf4\x90\x80\x80b"),
+    ("byte-C0", b"a\xc0b"),
+    ("byte-C1", b"a\xc1b"),
+    ("byte-C1-alone", b"\xc1"),
+    ("byte-F5", b"a\xf5b"),
+    ("byte-F5-sequence", b"\xf5\x80\x80\x80"),
+    ("byte-F8", b"a\xf8b"),
+    ("byte-FC", b"a\xfcb"),
+    ("byte-FE", b"a\xfeb"),
+    ("byte-FF", b"a\xffb"),
+    ("truncated-at-end-E282", b"ab\xe2\x82"),
+    ("truncated-at-end-F09F98", b"\xf0\x9f\x98"),
+    ("truncated-at-end-C3", b"caf\xc3"),
+    ("truncated-then-ascii", b"\xe2\x82zz"),
+    ("unexpected-continuation-80", b"a\x80b"),
+    ("unexpected-continuation-first", b"\x80"),
+    ("unexpected-continuation-BF", b"\xbf"),
+    ("too-many-continuations", b"\xc3\xa9\xa9"),
+    ("valid-then-invalid", "h\u00e9llo \u20ac \U0001F600 ".encode() + b"\xff"),
+]
+
+
+@pytest.mark.parametrize("payload", [c[1] for c in WSC_BAD_UTF8], ids=[c[0] for c in WSC_BAD_UTF8])
+def test_wsc_invalid_utf8_text_1007(wsc, payload):
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_TEXT, payload)
+        wsc_expect_close(ws, wsc, 1007, f"text {payload!r}")
+
+
+WSC_BAD_UTF8_SPLIT = [
+    # fragments of one text message; the sequence starts in one and is invalid in the next
+    ("E2|28A1", [b"ab\xe2", b"\x28\xa1"]),
+    ("F09F|98|41", [b"\xf0\x9f", b"\x98", b"\x41"]),
+    ("ED|A080-surrogate", [b"x\xed", b"\xa0\x80"]),
+    ("E0|80AF-overlong", [b"\xe0", b"\x80\xaf"]),
+    ("F4|90-above-max", [b"\xf4", b"\x90\x80\x80"]),
+    ("E282|empty-fin", [b"ab\xe2\x82", b""]),
+    ("C3|C3", [b"\xc3", b"\xc3\xa9"]),
+    ("ok|FF", [b"fine so far", b"\xff"]),
+]
+
+
+@pytest.mark.parametrize("parts", [c[1] for c in WSC_BAD_UTF8_SPLIT],
+                         ids=[c[0] for c in WSC_BAD_UTF8_SPLIT])
+def test_wsc_invalid_utf8_across_fragments_1007(wsc, parts):
+    raw = b"".join(wsc_frame(OP_TEXT if i == 0 else OP_CONT, p, fin=i == len(parts) - 1)
+                   for i, p in enumerate(parts))
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(raw)
+        wsc_expect_close(ws, wsc, 1007, f"text fragments {parts!r}")
+
+
+@pytest.mark.parametrize("announced", [100, 1000, 100000])
+def test_wsc_invalid_utf8_fails_fast_mid_frame(wsc, announced):
+    """A header announcing `announced` bytes, then only 10 of them with an invalid byte: close
+    1007 at once, without the rest of the frame."""
+    key = os.urandom(4)
+    full = b"hello\xc0\xafxxx" + b"y" * (announced - 10)
+    frame = wsc_frame(OP_TEXT, full, key=key)
+    head = len(frame) - announced
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(frame[:head + 10])
+        wsc_expect_close(ws, wsc, 1007, f"first 10 of {announced} announced bytes, invalid")
+
+
+@pytest.mark.parametrize("first,cont_start", [(b"abc", b"ok \xff bad"), (b"ab\xe2", b"\x28\xa1 bad")],
+                         ids=["invalid-byte", "bad-continuation-of-open-sequence"])
+def test_wsc_invalid_utf8_fails_fast_in_continuation(wsc, first, cont_start):
+    """A continuation frame announcing 1000 bytes, of which only the first few (invalid) are
+    sent: close 1007 at once."""
+    cont = wsc_frame(OP_CONT, cont_start + b"z" * (1000 - len(cont_start)))
+    head = len(cont) - 1000
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(wsc_frame(OP_TEXT, first, fin=False) + cont[:head + len(cont_start)])
+        wsc_expect_close(ws, wsc, 1007, f"text {first!r} + continuation starting {cont_start!r}")
+
+
+WSC_GOOD_UTF8 = [
+    ("ascii", b"plain ascii"),
+    ("nul", b"a\x00b"),
+    ("U+007F", b"\x7f"),
+    ("U+0080", b"\xc2\x80"),
+    ("U+07FF", b"\xdf\xbf"),
+    ("U+0800", b"\xe0\xa0\x80"),
+    ("U+D7FF", b"\xed\x9f\xbf"),
+    ("U+E000", b"\xee\x80\x80"),
+    ("U+FDD0-nonchar", b"x\xef\xb7\x90y"),
+    ("U+FFFE-nonchar", b"\xef\xbf\xbe"),
+    ("U+FFFF-nonchar", b"x\xef\xbf\xbfy"),
+    ("U+10000", b"\xf0\x90\x80\x80"),
+    ("U+1F600", "smile \U0001F600".encode()),
+    ("U+10FFFF", b"max \xf4\x8f\xbf\xbf"),
+    ("euro", "\u20ac".encode()),
+    ("mixed", "h\u00e9llo w\u00f6rld \u2713 \u65e5\u672c \U0001F600 \U0010FFFF".encode()),
+    ("empty", b""),
+    ("long-4-byte-run", "\U0001F600".encode() * 1000),
+]
+
+
+@pytest.mark.parametrize("payload", [c[1] for c in WSC_GOOD_UTF8], ids=[c[0] for c in WSC_GOOD_UTF8])
+def test_wsc_valid_utf8_echoed(wsc, payload):
+    payload.decode("utf-8")  # (the table itself is valid)
+    with wsc_client(wsc.port) as ws:
+        ws.echo(OP_TEXT, payload)
+        ws.close(1000)
+
+
+WSC_GOOD_UTF8_SPLIT = [
+    ("euro-E2|82AC", [b"\xe2", b"\x82\xac"]),
+    ("euro-E282|AC", [b"price \xe2\x82", b"\xac 5"]),
+    ("smile-1|3", [b"\xf0", b"\x9f\x98\x80"]),
+    ("smile-2|2", [b"\xf0\x9f", b"\x98\x80"]),
+    ("smile-3|1", [b"\xf0\x9f\x98", b"\x80"]),
+    ("smile-1|1|1|1", [b"\xf0", b"\x9f", b"\x98", b"\x80"]),
+    ("max-with-empty-fragments", [b"", b"\xf4\x8f", b"", b"\xbf\xbf", b""]),
+    ("all-empty", [b"", b"", b""]),
+]
+
+
+@pytest.mark.parametrize("parts", [c[1] for c in WSC_GOOD_UTF8_SPLIT],
+                         ids=[c[0] for c in WSC_GOOD_UTF8_SPLIT])
+def test_wsc_valid_utf8_across_fragments_echoed(wsc, parts):
+    raw = b"".join(wsc_frame(OP_TEXT if i == 0 else OP_CONT, p, fin=i == len(parts) - 1)
+                   for i, p in enumerate(parts))
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(raw)
+        ws.expect_message(OP_TEXT, b"".join(parts), f"text fragments {parts!r}")
+        ws.close(1000)
+
+
+@pytest.mark.parametrize("payload", [b"\xff", b"a\xc0\xafb", b"ab\xe2\x82", b"\xed\xa0\x80",
+                                     b"\x80", b"\xf4\x90\x80\x80", bytes(range(256))],
+                         ids=["FF", "overlong", "truncated", "surrogate", "continuation",
+                              "above-max", "all-bytes"])
+def test_wsc_binary_not_validated(wsc, payload):
+    with wsc_client(wsc.port) as ws:
+        ws.echo(OP_BINARY, payload)
+        ws.send(OP_BINARY, payload[:1], fin=False)
+        ws.send(OP_CONT, payload[1:])
+        ws.expect_message(OP_BINARY, payload, "fragmented binary")
+        ws.close(1000)
+
+
+# -- close handshake --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", WSC_VALID_CLOSE_CODES)
+def test_wsc_close_valid_code_echoed(wsc, code):
+    with wsc_client(wsc.port) as ws:
+        ws.echo(OP_TEXT, b"before close")
+        ws.send(OP_CLOSE, wsc_close_payload(code, b"bye \xe2\x82\xac" if code % 2 else b""))
+        wsc_expect_close(ws, wsc, code, f"client close {code}", log=False)
+
+
+def test_wsc_close_empty_payload_1000(wsc):
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_CLOSE, b"")
+        wsc_expect_close(ws, wsc, 1000, "empty close", log=False)
+
+
+def test_wsc_close_one_byte_payload_1002(wsc):
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_CLOSE, b"\x03")
+        wsc_expect_close(ws, wsc, 1002, "1-byte close payload")
+
+
+@pytest.mark.parametrize("code", WSC_INVALID_CLOSE_CODES)
+def test_wsc_close_invalid_code_1002(wsc, code):
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_CLOSE, wsc_close_payload(code))
+        wsc_expect_close(ws, wsc, 1002, f"close with invalid code {code}")
+
+
+@pytest.mark.parametrize("reason", [b"\xff", b"bye \xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf"],
+                         ids=["FF", "truncated", "surrogate", "overlong"])
+def test_wsc_close_reason_invalid_utf8_1007(wsc, reason):
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_CLOSE, wsc_close_payload(1000, reason))
+        wsc_expect_close(ws, wsc, 1007, f"close 1000 with reason {reason!r}")
+
+
+@pytest.mark.parametrize("after", [wsc_frame(OP_TEXT, b"after close"),
+                                   wsc_frame(OP_PING, b"after close"),
+                                   wsc_frame(OP_TEXT, b"bad", mask=False),
+                                   wsc_frame(OP_BINARY, binary_payload(70000))],
+                         ids=["text", "ping", "unmasked", "binary-70000"])
+def test_wsc_data_after_close_ignored(wsc, after):
+    with wsc_client(wsc.port) as ws:
+        ws.send_raw(wsc_frame(OP_CLOSE, wsc_close_payload(1000)) + after)
+        wsc_expect_close(ws, wsc, 1000, "close followed by a frame in the same write", log=False)
+
+
+# -- liveness: pings, pongs, idle pings -------------------------------------------------------
+
+@pytest.mark.parametrize("length", [0, 1, 125])
+def test_wsc_ping_answered_with_same_payload(wsc, length):
+    payload = bytes((i * 7 + 0xF0) & 0xFF for i in range(length))  # includes non-UTF-8 bytes
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_PING, payload)
+        f = wsc_recv_frame(ws, WSC_CLOSE_WAIT, f"pong for a {length}-byte ping")
+        assert (f.opcode, f.payload) == (OP_PONG, payload), f"expected pong {payload!r}, got {f!r}"
+        ws.echo(OP_TEXT, b"after ping")
+        ws.close(1000)
+
+
+def test_wsc_unsolicited_pong_ignored(wsc):
+    with wsc_client(wsc.port) as ws:
+        ws.send(OP_PONG, b"")
+        ws.send(OP_PONG, b"unsolicited")
+        ws.send(OP_PONG, b"\xff" * 125)
+        ws.send(OP_TEXT, b"after pongs")
+        f = wsc_recv_frame(ws, WSC_CLOSE_WAIT, "echo after unsolicited pongs")
+        assert (f.opcode, f.payload) == (OP_TEXT, b"after pongs"), \
+            f"expected only the text echo, got {f!r}"
+        ws.close(1000)
+
+
+def _answer_pings_for(ws, seconds, answer):
+    """Reads for `seconds`, answering each server ping (with a pong of the same payload, or with
+    a text message); returns the ping count."""
+    pings, expect_echo = 0, 0
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if not ws.buf:
+            readable, _, _ = select.select([ws.sock], [], [], min(left, 0.5))
+            if not readable:
+                continue
+        f = wsc_recv_frame(ws, 2.0, f"connection with --ws-ping-interval 1 answering with {answer}")
+        if f.opcode == OP_PING:
+            pings += 1
+            if answer == "pong":
+                ws.send(OP_PONG, f.payload)
+            else:
+                ws.send(OP_TEXT, b"alive")
+                expect_echo += 1
+        elif f.opcode == OP_TEXT and f.payload == b"alive" and expect_echo:
+            expect_echo -= 1
+        else:
+            raise AssertionError(f"unexpected frame from the server while idle: {f!r}")
+    return pings
+
+
+@pytest.mark.parametrize("answer", ["pong", "text"])
+def test_wsc_idle_ping_answered_stays_open(request, www, tmp_path, answer):
+    srv = wsc_start(request, www, tmp_path, "--ws-ping-interval", 1)
+    with wsc_client(srv.port) as ws:
+        ws.echo(OP_TEXT, b"first")
+        pings = _answer_pings_for(ws, 3.5, answer)
+        assert pings >= 2, f"{pings} server pings in 3.5 s of silence with --ws-ping-interval 1"
+        ws.send(OP_TEXT, b"still here")
+        for _ in range(10):  # a ping (or the last "alive" echo) may cross the message
+            f = wsc_recv_frame(ws, WSC_CLOSE_WAIT, "echo after 3.5 s of answered pings")
+            if f.opcode == OP_PING:
+                ws.send(OP_PONG, f.payload)
+                continue
+            if answer == "text" and (f.opcode, f.payload) == (OP_TEXT, b"alive"):
+                continue
+            assert (f.opcode, f.payload) == (OP_TEXT, b"still here"), f
+            break
+        else:
+            raise AssertionError("no echo of b'still here' among 10 frames")
+        ws.send(OP_CLOSE, wsc_close_payload(1000))
+        wsc_expect_close(ws, srv, 1000, "close after idle pings")
+
+
+def test_wsc_idle_ping_unanswered_closes_1001(request, www, tmp_path):
+    srv = wsc_start(request, www, tmp_path, "--ws-ping-interval", 1)
+    with wsc_client(srv.port) as ws:
+        t0 = time.monotonic()
+        f = wsc_recv_frame(ws, 3.0, "waiting for the idle ping (--ws-ping-interval 1)")
+        t_ping = time.monotonic() - t0
+        assert f.opcode == OP_PING, f"expected a ping, got {f!r}"
+        assert 0.8 <= t_ping <= 2.2, f"idle ping after {t_ping:.2f}s; expected ~1 s"
+        f = wsc_recv_frame(ws, 3.0, "waiting for close 1001 after an unanswered ping")
+        t_close = time.monotonic() - t0
+        assert f.opcode == OP_CLOSE and f.payload[:2] == struct.pack("!H", 1001), \
+            f"expected close 1001 after the unanswered ping, got {f!r}"
+        assert 1.6 <= t_close <= 4.2, f"close 1001 after {t_close:.2f}s; expected ~2 s"
+        wsc_expect_eof(ws, "after close 1001")
+        line = wsc_close_line(srv, ws.local[1], 1001)
+    wsc_assert_healthy(srv, f"after an idle close ({line})")
+
+
+# -- backpressure: --ws-max-backlog --------------------------------------------------------------
+
+@pytest.mark.parametrize("backlog", [None, 262144], ids=["default", "256KiB"])
+def test_wsc_backpressure_non_reader_closed_1008(request, www, tmp_path, backlog):
+    """A client that sends 64 KiB text messages and never reads is closed (1008 in the log)
+    once the server's backlog for it passes the limit; the server's memory stays flat."""
+    extra = [] if backlog is None else ["--ws-max-backlog", backlog]
+    srv = wsc_start(request, www, tmp_path, *extra)
+    sock = small_rcvbuf_socket(srv.port, rcvbuf=4096, timeout=SOCK_TIMEOUT)
+    ws = wsc_connect(srv.port, sock=sock)
+    port = ws.local[1]
+    try:
+        time.sleep(0.1)
+        rss0 = peak = srv.rss_kb()
+        frame = wsc_frame(OP_TEXT, text_payload(65536, 1))
+        sock.setblocking(False)
+        out, sent, closed = b"", 0, None
+        t0 = last_progress = last_sample = time.monotonic()
+        while sent < (64 << 20):
+            now = time.monotonic()
+            if now - t0 > 10:
+                break
+            if now - last_progress > 3:
+                raise AssertionError(
+                    f"the server stopped reading ({sent} bytes sent in {now - t0:.1f}s, no "
+                    f"progress for 3 s) but did not close the non-reading client (1008)")
+            if now - last_sample > 0.02:
+                peak, last_sample = max(peak, srv.rss_kb()), now
+            if not out:
+                out = frame
+            _, writable, _ = select.select([], [sock], [], 0.2)
+            if not writable:
+                continue
+            try:
+                n = sock.send(out)
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, ConnectionResetError) as e:
+                closed = e
+                break
+            out, sent, last_progress = out[n:], sent + n, time.monotonic()
+        elapsed = time.monotonic() - t0
+        peak = max(peak, srv.rss_kb())
+        assert closed is not None, \
+            f"non-reading client still connected after sending {sent} bytes in {elapsed:.1f}s"
+    finally:
+        sock.close()
+    line = wsc_close_line(srv, port, 1008)
+    grew = peak - rss0
+    assert grew < 8 * 1024, f"server RSS grew by {grew} KiB (from {rss0} KiB) for one " \
+                            f"non-reading client; limit 8 MiB"
+    assert_healthy(srv.port, f"after a backpressure close ({line})")
+    wsc_assert_healthy(srv, "after a backpressure close")
+
+
+@pytest.mark.parametrize("backlog", [None, 262144], ids=["default", "256KiB"])
+def test_wsc_backpressure_large_message_to_reader_echoed(request, www, tmp_path, backlog):
+    """One 4 MiB message (more than the backlog limit) to a client that reads is echoed."""
+    extra = [] if backlog is None else ["--ws-max-backlog", backlog]
+    srv = wsc_start(request, www, tmp_path, *extra)
+    data = random.Random(4).randbytes(4 << 20)
+    text = text_payload(4 << 20, 5)
+    with wsc_client(srv.port) as ws:
+        ws.echo(OP_BINARY, data)
+        ws.echo(OP_TEXT, text)
+        ws.close(1000)
+    assert not re.search(r"ws-close .* code=1008", srv.log_path.read_text("utf-8", "replace"))

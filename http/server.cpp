@@ -167,11 +167,7 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
 }
 
 // Answers one parsed request. Returns 1 to keep the connection, 0 to close it, or -errno.
-ex::Task<int> answer(Connection& conn, const Request& req, std::size_t head_bytes) {
-    if (settings.upgrade && path_of(req.target) == settings.upgrade_path) {
-        co_await settings.upgrade(conn, req, head_bytes);
-        co_return 0;
-    }
+ex::Task<int> answer(Connection& conn, const Request& req) {
     rt::FixedWriter<kHeadBytes> headers;
     FileBody body;
     OpenFile* file = nullptr;
@@ -221,12 +217,14 @@ ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFra
 }
 
 ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
-    Connection conn{fd, peer, static_cast<char*>(rt::mem_alloc(kReadBufferBytes)), 0};
-    ex::Worker& worker = ex::this_worker();
-    ++worker.open_connections;
-    Request* req = static_cast<Request*>(rt::mem_alloc(sizeof(Request)));
+    Connection conn{fd, peer, static_cast<char*>(rt::mem_alloc(kReadBufferBytes)), 0,
+                    static_cast<Request*>(rt::mem_alloc(sizeof(Request)))};
+    ++ex::this_worker().open_connections;
+    if (!conn.buf || !conn.request) rt::LogLine("error").put("connection refused: out of memory");
     std::int64_t head_deadline = 0;
-    while (conn.buf && req) {
+    bool taken = false;  // by an upgrade
+    while (conn.buf && conn.request) {
+        Request* const req = conn.request;
         const ParseResult pr = parse_request({conn.buf, conn.len}, *req);
         if (pr.kind == ParseResult::incomplete) {
             if (conn.len == kReadBufferBytes) {  // the parser's limits answer first; a last guard
@@ -262,19 +260,22 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             if (r < 0) log_error(conn, "request body cut short", r);
             if (r != 0) break;
         }
-        const int keep = co_await answer(conn, *req, pr.consumed);
+        // An upgrade takes the connection over, and it is called from here rather than from
+        // answer() so that answer's frame, with its header buffer, is not held while it runs.
+        if (settings.upgrade && path_of(req->target) == settings.upgrade_path) {
+            taken = co_await settings.upgrade(conn, *req, pr.consumed) == 1;
+            break;
+        }
+        const int keep = co_await answer(conn, *req);
         if (keep < 0) log_error(conn, "response cut short", keep);
         if (keep <= 0) break;
         // Keep whatever follows the request: the next pipelined one.
         conn.len -= next;
         __builtin_memmove(conn.buf, conn.buf + next, conn.len);
     }
-    if (!conn.buf || !req) rt::LogLine("error").put("connection refused: out of memory");
-    rt::mem_free(req);
+    rt::mem_free(conn.request);
     rt::mem_free(conn.buf);
-    sys::close(fd);
-    --worker.open_connections;
-    open_connections.fetch_add(-1, rt::relaxed);
+    if (!taken) close_connection(fd);
 }
 
 // The server is at its connection limit: answer 503 at once, without a task or a buffer, and
@@ -287,13 +288,19 @@ void refuse_busy(int fd, const sys::sockaddr_any& peer) {
     put_head_start(head, 503);
     head.put("Retry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     sys::send(fd, head.data(), head.size(), sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
-    log_access({fd, peer, nullptr, 0}, nullptr, 503, 0);
+    log_access({fd, peer, nullptr, 0, nullptr}, nullptr, 503, 0);
     sys::close(fd);
 }
 
 }  // namespace
 
 void configure(const Config& c) { settings = c; }
+
+void close_connection(int fd) {
+    sys::close(fd);
+    --ex::this_worker().open_connections;
+    open_connections.fetch_add(-1, rt::relaxed);
+}
 const Config& config() { return settings; }
 
 void on_connection(int fd, const sys::sockaddr_any& peer) {

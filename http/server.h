@@ -23,11 +23,16 @@ struct Connection {
     sys::sockaddr_any peer;
     char* buf;        // kReadBufferBytes; bytes [0, len) are received and not yet consumed
     std::size_t len;
+    Request* request; // where the current request head is parsed into
 };
+
+// Closes a connection that an upgrade handler took over, and counts it as closed.
+void close_connection(int fd);
 
 // Takes over a connection whose request asked for an upgrade on the configured path. It must
 // answer the request itself (101, or an error via send_response) and may use the bytes after
-// `head_bytes` in conn.buf. The connection is closed when it returns.
+// `head_bytes` in conn.buf until it returns. It returns 1 when it has taken the socket over (and
+// will call close_connection), else 0, and then the connection is closed.
 using UpgradeHandler = ex::Task<int> (*)(Connection& conn, const Request& req, std::size_t head_bytes);
 
 // The defaults of the limits below, which the command line can change.

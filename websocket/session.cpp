@@ -1,4 +1,9 @@
 // websocket/session.cpp — see session.h.
+//
+// One coroutine per connection drives everything: it receives whatever the socket has, lets the
+// decoder (websocket/decoder.h) turn it into events, and answers them with non-blocking sends.
+// It waits only when the socket has nothing to read, and then holds no read buffer, so an idle
+// WebSocket costs its coroutine frames and nothing else.
 #include "websocket/session.h"
 
 #include "executor/worker.h"
@@ -8,6 +13,7 @@
 #include "runtime/memory.h"
 #include "sys/syscall.h"
 #include "websocket/base64.h"
+#include "websocket/decoder.h"
 #include "websocket/frame.h"
 
 namespace ws {
@@ -15,7 +21,14 @@ namespace {
 
 using http::Connection;
 
-std::int64_t deadline_in(std::int64_t ns) { return rt::thread_clock().monotonic_ns + ns; }
+Config settings;
+
+constexpr std::size_t kReadBytes = 16 * 1024;         // the read buffer, held only while busy
+constexpr std::size_t kDirectReadMin = 4 * 1024;      // payload this large is received in place
+constexpr int kReadsBeforeYield = 16;                 // then let the worker's other tasks run
+constexpr std::int64_t kLingerNs = 2 * http::kSecond; // after our close: wait for the peer's EOF
+
+std::int64_t now() { return rt::thread_clock().monotonic_ns; }
 
 // RFC 6455 §4.2.1: what makes a request a valid opening handshake. Returns 0 if it is, else the
 // HTTP status to refuse it with (400, or 426 for a version we do not speak).
@@ -30,180 +43,291 @@ int check_handshake(const http::Request& req) {
     return 0;
 }
 
-// The received bytes of the connection not yet consumed: conn.buf[start, conn.len).
-struct Input {
-    Connection& conn;
-    std::size_t start;
+// A growable byte buffer from the worker heap; `data` is null while empty.
+struct Buffer {
+    std::uint8_t* data = nullptr;
+    std::size_t size = 0, capacity = 0;
 
-    std::size_t available() const { return conn.len - start; }
-    std::uint8_t* data() const { return reinterpret_cast<std::uint8_t*>(conn.buf + start); }
-
-    // Receives more bytes after those available (moving them to the front first if the buffer
-    // is full). Returns bytes received, 0 at end of stream, or -errno.
-    ex::Task<long> receive_more(std::int64_t deadline) {
-        if (conn.len == http::kReadBufferBytes) {
-            conn.len = available();
-            __builtin_memmove(conn.buf, conn.buf + start, conn.len);
-            start = 0;
-        }
-        const long n = co_await net::recv(conn.fd, conn.buf + conn.len, http::kReadBufferBytes - conn.len, deadline);
-        if (n > 0) conn.len += static_cast<std::size_t>(n);
-        co_return n;
+    bool reserve(std::size_t want) {
+        if (want <= capacity) return true;
+        std::size_t cap = capacity ? capacity : 256;
+        while (cap < want) cap *= 2;
+        auto* grown = static_cast<std::uint8_t*>(rt::mem_alloc(cap));
+        if (!grown) return false;
+        if (size) __builtin_memcpy(grown, data, size);
+        rt::mem_free(data);
+        data = grown, capacity = cap;
+        return true;
     }
-
-    // Fills `dst` with the next `n` bytes: first from the buffer, the rest straight from the
-    // socket. Returns 1, 0 at end of stream, or -errno.
-    ex::Task<long> read_exact(std::uint8_t* dst, std::size_t n, std::int64_t deadline) {
-        const std::size_t take = n < available() ? n : available();
-        __builtin_memcpy(dst, data(), take);
-        start += take;
-        for (std::size_t got = take; got < n;) {
-            const long r = co_await net::recv(conn.fd, reinterpret_cast<char*>(dst + got), n - got, deadline);
-            if (r <= 0) co_return r;
-            got += static_cast<std::size_t>(r);
-        }
-        if (start == conn.len) start = conn.len = 0;
-        co_return 1;
+    bool append(const std::uint8_t* p, std::size_t n) {
+        if (!reserve(size + n)) return false;
+        if (n) __builtin_memcpy(data + size, p, n);
+        size += n;
+        return true;
+    }
+    void release() {
+        rt::mem_free(data);
+        *this = {};
     }
 };
 
 struct Session {
-    Connection& conn;
+    Session(int f, const sys::sockaddr_any& p) : fd(f), peer(p) {}
+
+    int fd;
+    sys::sockaddr_any peer;
+    Decoder decoder{settings.max_message};
+    Buffer message;                // a message that arrived in more than one piece
+    Buffer backlog;                // bytes of frames the socket has not taken yet
+    std::size_t backlog_sent = 0;  // of backlog.size, already written
+    std::int64_t heard_ns = now(); // the last time the peer sent anything
+    std::int64_t ping_sent_ns = 0; // our unanswered ping, or 0
+    std::int64_t progress_ns = 0;  // the last time the backlog shrank
     std::uint64_t messages_in = 0, messages_out = 0;
-    unsigned close_code = 1006;  // "abnormal": the TCP connection ended without a close frame
+    std::uint16_t close_code = 1006;  // "abnormal": the TCP connection ended without a close frame
+    bool done = false;                // no more frames are read
+    bool close_sent = false;          // our close frame is sent or queued
+    bool linger = false;              // after it, wait for the peer to close first
 };
 
-ex::Task<long> send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::uint64_t len) {
+// Ends the session with `code`. Returns false, so callers can `return end(s, code)`.
+bool end(Session& s, std::uint16_t code) {
+    s.close_code = code;
+    s.done = true;
+    return false;
+}
+
+// Writes as much of the backlog as the socket takes. False on a broken connection.
+bool flush(Session& s) {
+    while (s.backlog_sent < s.backlog.size) {
+        const long n = sys::send(s.fd, s.backlog.data + s.backlog_sent, s.backlog.size - s.backlog_sent,
+                                 sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+        if (n == -sys::EAGAIN) return true;
+        if (n < 0 && n != -sys::EINTR) return end(s, s.close_code);
+        if (n > 0) s.backlog_sent += static_cast<std::size_t>(n), s.progress_ns = now();
+    }
+    s.backlog.release();  // an idle connection keeps no send buffer either
+    s.backlog_sent = 0;
+    return true;
+}
+
+// Sends one unfragmented frame without waiting: straight to the socket when nothing is queued
+// before it, the rest (or all of it) into the backlog. False when the session must end.
+bool send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::size_t len) {
     std::uint8_t header[kMaxFrameHeader];
     const std::size_t header_len = encode_frame_header(header, true, opcode, len);
-    sys::iovec iov[2] = {{header, header_len}, {payload, static_cast<std::size_t>(len)}};
-    co_return co_await net::send_all(s.conn.fd, iov, len ? 2 : 1, http::config().send_timeout_ns);
-}
-
-// Sends a close frame with `code` and records it as the session's end.
-ex::Task<long> send_close(Session& s, unsigned code) {
-    const std::uint8_t payload[2] = {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
-    s.close_code = code;
-    co_return co_await send_frame(s, kClose, payload, 2);
-}
-
-// The echo loop. Returns when the session ends, by a close handshake, an error or the peer.
-ex::Task<int> echo(Session& s, Input& in) {
-    std::uint8_t* message = nullptr;  // the data message being assembled from fragments
-    std::uint64_t message_len = 0, message_cap = 0;
-    std::uint8_t message_opcode = 0;  // 0: no message open
-    int result = 0;
-
-    for (;;) {
-        FrameHeader h;
-        DecodeStatus d;
-        long n = 1;
-        while ((d = decode_frame_header(in.data(), in.available(), h)) == DecodeStatus::incomplete && n > 0)
-            n = co_await in.receive_more(deadline_in(kIdleTimeoutNs));
-        if (n <= 0) {
-            result = static_cast<int>(n);
-            break;
-        }
-        // Every rule a frame header must keep (§5.1-5.5), checked in one place.
-        unsigned fail = 0;
-        if (d == DecodeStatus::bad_length || !h.masked || h.rsv || !opcode_known(h.opcode)) fail = 1002;
-        else if (is_control(h.opcode) && (!h.fin || h.length > kMaxControlPayload)) fail = 1002;
-        else if (h.opcode == kContinuation && !message_opcode) fail = 1002;
-        else if (!is_control(h.opcode) && h.opcode != kContinuation && message_opcode) fail = 1002;
-        else if (!is_control(h.opcode) && message_len + h.length > kMaxMessageBytes) fail = 1009;
-        if (fail) {
-            co_await send_close(s, fail);
-            break;
-        }
-        in.start += h.size;
-
-        if (is_control(h.opcode)) {
-            std::uint8_t payload[kMaxControlPayload];
-            const long r = co_await in.read_exact(payload, h.length, deadline_in(kIdleTimeoutNs));
-            if (r <= 0) {
-                result = static_cast<int>(r);
-                break;
-            }
-            apply_mask(payload, h.length, h.mask, 0);
-            if (h.opcode == kPing) {
-                if (co_await send_frame(s, kPong, payload, h.length) < 0) break;
-            } else if (h.opcode == kClose) {
-                // Echo a valid code; answer a malformed close (1 byte, or a code no one may send)
-                // with 1002. An empty close is answered with 1000.
-                unsigned code = 1000;
-                if (h.length == 1) code = 1002;
-                else if (h.length >= 2) code = close_code_valid(payload[0] << 8 | payload[1]) ? (payload[0] << 8 | payload[1]) : 1002;
-                co_await send_close(s, code);
-                break;
-            }
-            continue;  // pongs need no answer
-        }
-
-        if (!message_opcode) message_opcode = h.opcode;
-        if (message_len + h.length > message_cap) {
-            std::uint64_t cap = message_cap ? message_cap : 256;
-            while (cap < message_len + h.length) cap *= 2;
-            auto* grown = static_cast<std::uint8_t*>(rt::mem_alloc(cap));
-            if (!grown) {
-                co_await send_close(s, 1011);
-                break;
-            }
-            if (message_len) __builtin_memcpy(grown, message, message_len);
-            rt::mem_free(message);
-            message = grown, message_cap = cap;
-        }
-        const long r = co_await in.read_exact(message + message_len, h.length, deadline_in(kIdleTimeoutNs));
-        if (r <= 0) {
-            result = static_cast<int>(r);
-            break;
-        }
-        apply_mask(message + message_len, h.length, h.mask, 0);
-        message_len += h.length;
-        if (!h.fin) continue;
-
-        ++s.messages_in;
-        if (co_await send_frame(s, message_opcode, message, message_len) < 0) break;
-        ++s.messages_out;
-        message_len = 0, message_opcode = 0;
-        // Give back a large buffer; keep a small one for the next message.
-        if (message_cap > 64 * 1024) rt::mem_free(message), message = nullptr, message_cap = 0;
+    std::size_t sent = 0;
+    if (s.backlog.size == 0) {
+        sys::iovec iov[2] = {{header, header_len}, {payload, len}};
+        sys::msghdr msg{};
+        msg.iov = iov;
+        msg.iovlen = len ? 2 : 1;
+        const long n = sys::sendmsg(s.fd, &msg, sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+        if (n == static_cast<long>(header_len + len)) return true;
+        if (n < 0 && n != -sys::EAGAIN && n != -sys::EINTR) return end(s, s.close_code);
+        if (n > 0) sent = static_cast<std::size_t>(n);
+        s.progress_ns = now();  // the stall clock starts when the backlog does
+    } else if (s.backlog.size - s.backlog_sent > settings.max_backlog) {
+        return end(s, 1008);  // the client is not reading what it asks for
     }
-    rt::mem_free(message);
-    co_return result;
+    const std::size_t header_sent = sent < header_len ? sent : header_len;
+    const std::size_t payload_sent = sent - header_sent;
+    if (!s.backlog.append(header + header_sent, header_len - header_sent) ||
+        !s.backlog.append(payload + payload_sent, len - payload_sent))
+        return end(s, 1011);
+    return true;
+}
+
+// Queues our close frame with `code`; the session ends once it is out (and, with `linger`, once the
+// peer has closed too or had time to).
+bool send_close(Session& s, std::uint16_t code, bool linger = true) {
+    const std::uint8_t payload[2] = {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
+    s.close_sent = true;
+    s.linger = linger;
+    send_frame(s, kClose, payload, 2);
+    return end(s, code);
+}
+
+// Hands received bytes to the decoder and answers its events. False when the session ends.
+bool process(Session& s, std::uint8_t* p, std::size_t n) {
+    for (std::size_t pos = 0;;) {
+        std::size_t used;
+        const Event e = s.decoder.next(p + pos, n - pos, used);
+        pos += used;
+        switch (e.kind) {
+        case Event::need_more:
+            return true;
+        case Event::fail:
+            return send_close(s, e.close_code);
+        case Event::control:
+            if (e.opcode == kClose) return send_close(s, e.close_code);
+            if (e.opcode == kPing && !send_frame(s, kPong, e.bytes, e.size)) return false;
+            continue;  // a pong needs no answer; hearing it already reset the ping clock
+        case Event::data:
+            break;
+        }
+        // A message that arrived whole is echoed from where it lies; pieces are gathered first
+        // (unless they were received in place, at the end of the message buffer).
+        const bool whole = e.last && s.message.size == 0;
+        if (!whole) {
+            if (e.bytes == s.message.data + s.message.size) s.message.size += e.size;
+            else if (!s.message.append(e.bytes, e.size)) return send_close(s, 1011);
+        }
+        if (!e.last) continue;
+        ++s.messages_in;
+        if (!send_frame(s, e.opcode, whole ? e.bytes : s.message.data, whole ? e.size : s.message.size)) return false;
+        ++s.messages_out;
+        s.message.size = 0;
+        if (s.message.capacity > 64 * 1024) s.message.release();  // keep only a small one
+    }
+}
+
+// The wait for the next event: input, room for the backlog, or a timer.
+std::int64_t next_deadline(const Session& s) {
+    std::int64_t at = (s.ping_sent_ns ? s.ping_sent_ns : s.heard_ns) + settings.ping_interval_ns;
+    if (s.backlog.size) {
+        const std::int64_t stall = s.progress_ns + http::config().send_timeout_ns;
+        if (stall < at) at = stall;
+    }
+    return at;
+}
+
+// Acts on the timers that have run out. False when the session ends.
+bool check_timers(Session& s) {
+    const std::int64_t t = now();
+    if (s.backlog.size && t >= s.progress_ns + http::config().send_timeout_ns) return end(s, 1008);
+    if (s.ping_sent_ns && t >= s.ping_sent_ns + settings.ping_interval_ns) return send_close(s, 1001, false);  // it does not answer: do not wait for it
+    if (!s.ping_sent_ns && t >= s.heard_ns + settings.ping_interval_ns) {
+        s.ping_sent_ns = t;
+        return send_frame(s, kPing, nullptr, 0);
+    }
+    return true;
+}
+
+
+// Receives what the socket has into the read buffer (allocated on demand), or straight into the
+// message buffer for a large payload, and processes it. Returns what recv returned.
+long receive(Session& s, std::uint8_t*& in) {
+    std::uint8_t* dst;
+    std::size_t room;
+    if (const std::uint64_t left = s.decoder.data_payload_left(); left >= kDirectReadMin) {
+        if (!s.message.reserve(s.message.size + left)) return send_close(s, 1011);
+        dst = s.message.data + s.message.size, room = static_cast<std::size_t>(left);
+    } else {
+        if (!in && !(in = static_cast<std::uint8_t*>(rt::mem_alloc(kReadBytes)))) return send_close(s, 1011);
+        dst = in, room = kReadBytes;
+    }
+    const long n = sys::recv(s.fd, dst, room, sys::MSG_DONTWAIT);
+    if (n > 0) {
+        s.heard_ns = now(), s.ping_sent_ns = 0;
+        process(s, dst, static_cast<std::size_t>(n));
+    }
+    return n;
+}
+
+// Reads and drops whatever the peer still sends after our close. False once it has closed.
+bool drain(int fd) {
+    char sink[512];
+    long n;
+    while ((n = sys::recv(fd, sink, sizeof sink, sys::MSG_DONTWAIT)) > 0) {}
+    return n == -sys::EAGAIN;
+}
+
+// The log lines of a session's start and end. Kept out of the coroutines: a log line's buffer
+// would otherwise live in the session's frame for as long as it is open.
+void log_open(const sys::sockaddr_any& peer, std::string_view target) {
+    rt::LogLine line("ws-open");
+    line.put(" client=");
+    net::put_peer(line, peer);
+    line.put(" worker=").put_int(ex::this_worker().index).put(" target=\"").put_escaped(target).put('"');
+}
+
+void log_close(const Session& s) {
+    rt::LogLine line("ws-close");
+    line.put(" client=");
+    net::put_peer(line, s.peer);
+    line.put(" worker=").put_int(ex::this_worker().index).put(" code=").put_uint(s.close_code);
+    line.put(" in=").put_uint(s.messages_in).put(" out=").put_uint(s.messages_out);
+}
+
+// The session after the handshake: a task of its own, so the HTTP connection's frames and buffers
+// are gone while it lives, and it owns the socket. Frames that came with the handshake (in
+// conn.buf after head_bytes) are answered before it first waits, while `conn` is still alive.
+//
+// Everything it does between waits is plain code; its one wait is for input, room in the socket,
+// or a timer, which keeps its frame (an idle WebSocket's whole cost) small.
+ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes) {
+    Session s{conn->fd, conn->peer};
+    process(s, reinterpret_cast<std::uint8_t*>(conn->buf + head_bytes), conn->len - head_bytes);
+    std::uint8_t* in = nullptr;  // the read buffer, while there is input to process
+    int reads = 0;               // in a row without waiting
+    std::int64_t linger_until = 0;
+    for (;;) {
+        short events = sys::POLLIN;
+        std::int64_t deadline;
+        if (!s.done) {
+            const long n = receive(s, in);
+            if (n > 0 && ++reads < kReadsBeforeYield) continue;
+            if (n == 0 || (n < 0 && n != -sys::EAGAIN && n != -sys::EINTR)) {
+                if (!s.done) break;  // the peer is gone
+                continue;            // we ended it: send our close
+            }
+            if (n > 0) {
+                deadline = 0;  // a busy client: let the worker's other tasks run, then go on
+            } else {
+                rt::mem_free(in);  // nothing to read: wait without a buffer
+                in = nullptr;
+                if (s.backlog.size) events |= sys::POLLOUT;
+                deadline = next_deadline(s);
+            }
+            reads = 0;
+        } else if (s.close_sent && s.backlog.size) {
+            // Our close frame goes out before the connection closes.
+            events = sys::POLLOUT;
+            deadline = s.progress_ns + http::config().send_timeout_ns;
+        } else if (s.close_sent && s.linger) {
+            // Then the peer gets time to read it and close first (RFC 6455 §7.1.1): closing with
+            // its bytes unread would reset the connection under the close frame.
+            if (!linger_until) sys::shutdown(s.fd, sys::SHUT_WR), linger_until = now() + kLingerNs;
+            if (!drain(s.fd)) break;
+            deadline = linger_until;
+        } else {
+            break;
+        }
+        const int w = co_await net::WaitReady{s.fd, events, deadline};
+        if (w < 0 && w != -sys::ETIMEDOUT) break;
+        if (s.backlog.size && !flush(s)) break;  // the connection broke
+        if (!s.done) check_timers(s);
+        else if (w == -sys::ETIMEDOUT && deadline) break;  // our close could not be delivered in time
+    }
+    rt::mem_free(in);
+    s.message.release();
+    s.backlog.release();
+    log_close(s);
+    http::close_connection(s.fd);
 }
 
 }  // namespace
 
-ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t head_bytes) {
-    if (const int status = check_handshake(req)) {
-        const std::string_view extra = status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "";
-        co_await http::send_response(conn, &req, status, extra, "", true);
-        co_return 0;
-    }
-    rt::FixedWriter<128> headers;
-    char accept[kAcceptKeySize];
-    websocket_accept_key(req.header("Sec-WebSocket-Key"), accept);
-    headers.put("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
-    headers.put({accept, kAcceptKeySize}).put("\r\n");
-    if (co_await http::send_response(conn, &req, 101, headers.view(), "", false) < 0) co_return 0;
+void configure(const Config& c) { settings = c; }
 
-    {
-        rt::LogLine line("ws-open");
-        line.put(" client=");
-        net::put_peer(line, conn.peer);
-        line.put(" worker=").put_int(ex::this_worker().index).put(" target=\"").put_escaped(req.target).put('"');
+ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t head_bytes) {
+    int status = check_handshake(req);
+    rt::FixedWriter<128> headers;
+    if (status == 426) {
+        headers.put("Sec-WebSocket-Version: 13\r\n");
+    } else if (status == 0) {
+        status = 101;
+        char accept[kAcceptKeySize];
+        websocket_accept_key(req.header("Sec-WebSocket-Key"), accept);
+        headers.put("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+        headers.put({accept, kAcceptKeySize}).put("\r\n");
     }
-    Session session{conn};
-    Input in{conn, head_bytes};
-    co_await echo(session, in);
-    {
-        rt::LogLine line("ws-close");
-        line.put(" client=");
-        net::put_peer(line, conn.peer);
-        line.put(" worker=").put_int(ex::this_worker().index).put(" code=").put_uint(session.close_code);
-        line.put(" in=").put_uint(session.messages_in).put(" out=").put_uint(session.messages_out);
-    }
-    co_return 0;
+    if (co_await http::send_response(conn, &req, status, headers.view(), "", status != 101) < 0 || status != 101)
+        co_return 0;
+    log_open(conn.peer, req.target);
+    // A task that could not start (no memory for its frame) leaves the socket to the caller.
+    co_return session(&conn, head_bytes).started;
 }
 
 }  // namespace ws

@@ -1,6 +1,16 @@
 // websocket/session.h — the WebSocket endpoint: the opening handshake (RFC 6455 §4.2) on top of
 // an HTTP connection, then an echo session: every text or binary message comes back with its
 // type, pings get pongs, a close gets a close.
+//
+// Limits and liveness (README "WebSocket"):
+//  - a message announced above `max_message` bytes fails with 1009 before it is buffered;
+//  - a connection silent for `ping_interval_ns` is pinged; silent for another interval, it is
+//    closed with 1001;
+//  - backpressure: echoes the socket cannot take at once wait in a per-connection backlog. When
+//    a reply must be queued while the backlog already holds more than `max_backlog` bytes, the
+//    client is not reading: it is dropped with close code 1008. A backlog that takes no bytes for
+//    the HTTP send timeout ends the same way. So a client costs at most the backlog limit plus
+//    one message.
 #pragma once
 
 #include <cstddef>
@@ -11,8 +21,18 @@
 
 namespace ws {
 
-inline constexpr std::uint64_t kMaxMessageBytes = 16 * 1024 * 1024;  // larger: close 1009
-inline constexpr std::int64_t kIdleTimeoutNs = 600 * http::kSecond;   // silent this long: dropped
+inline constexpr std::uint64_t kDefaultMaxMessageBytes = 16 * 1024 * 1024;
+inline constexpr int kDefaultPingIntervalS = 30;
+inline constexpr std::uint64_t kDefaultMaxBacklogBytes = 1024 * 1024;
+
+struct Config {
+    std::uint64_t max_message = kDefaultMaxMessageBytes;
+    std::int64_t ping_interval_ns = kDefaultPingIntervalS * http::kSecond;
+    std::uint64_t max_backlog = kDefaultMaxBacklogBytes;
+};
+
+// Set once before the workers start.
+void configure(const Config& config);
 
 // An http::UpgradeHandler for the WebSocket path.
 ex::Task<int> upgrade(http::Connection& conn, const http::Request& req, std::size_t head_bytes);
