@@ -13,7 +13,10 @@ CXX       ?= g++
 HOSTCXX   ?= g++
 BUILD     := build
 BIN       := async-nostd
-SIZE_BUDGET := 40960
+# The binary's size budget. 40 KiB held the HTTP server (issues 1-3); strict WebSocket (UTF-8,
+# backpressure, pings) and the graceful stop took it to 42.7 KB, so it is 44 KiB now. Raise it only
+# with a reason in the commit that does.
+SIZE_BUDGET := 45056
 PYTHON    := /usr/bin/python3
 
 # The freestanding server.

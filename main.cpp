@@ -26,6 +26,7 @@ constexpr std::string_view kUsage =
     "usage: async-nostd WORKERS IP PORT [options]\n"
     "\n"
     "Serves the files under a directory over HTTP/1.1 and echoes WebSocket messages on /ws.\n"
+    "SIGTERM or SIGINT stops it gracefully (a second one at once); SIGHUP reopens the log.\n"
     "\n"
     "  WORKERS       worker threads, 1-256 (one more thread accepts connections)\n"
     "  IP            IPv4 address to listen on, e.g. 127.0.0.1 or 0.0.0.0\n"
@@ -43,6 +44,7 @@ constexpr std::string_view kUsage =
     "  --ws-max-message BYTES   largest WebSocket message, else 1009 (default: 16777216)\n"
     "  --ws-ping-interval SECS  ping a silent WebSocket; 1001 if no answer (default: 30)\n"
     "  --ws-max-backlog BYTES   unread replies before 1008 (default: 1048576)\n"
+    "  --drain-timeout SECS     on SIGTERM/SIGINT, time to finish open responses (default: 10)\n"
     "  --help                   show this help and exit\n";
 
 void write_all(int fd, std::string_view s) {
@@ -88,6 +90,7 @@ struct Options {
     std::uint16_t port = 0;
     const char* root = "www";
     const char* log = "/tmp/async-nostd.log";
+    std::int64_t drain_ns = 10 * http::kSecond;
 };
 
 // A decimal from `min` to `max` (at most 10 digits).
@@ -116,6 +119,7 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--ws-max-message", 1, kGiB},
     {"--ws-ping-interval", 1, 86400},
     {"--ws-max-backlog", 1, kGiB},
+    {"--drain-timeout", 1, 86400},
 };
 constexpr int kNumberFlagCount = sizeof kNumberFlags / sizeof kNumberFlags[0];
 
@@ -155,7 +159,8 @@ int parse_args(int argc, char** argv, Options& o) {
             case 3: o.http.send_timeout_ns = v * http::kSecond; break;
             case 4: o.ws.max_message = static_cast<std::uint64_t>(v); break;
             case 5: o.ws.ping_interval_ns = v * http::kSecond; break;
-            default: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
+            case 6: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
+            default: o.drain_ns = v * http::kSecond; break;
             }
             continue;
         }
@@ -189,6 +194,47 @@ void raise_fd_limit() {
     }
 }
 
+// The signal that the signalfd has ready, or 0. SIGHUP is dealt with here: it reopens the log.
+int take_signal(int signal_fd) {
+    sys::signalfd_siginfo info;
+    if (sys::read(signal_fd, &info, sizeof info) != sizeof info) return 0;
+    if (info.signo != sys::SIGHUP) return static_cast<int>(info.signo);
+    const int e = rt::log_reopen();
+    rt::LogLine("log-reopened").put(" errno=").put_int(-e);
+    return 0;
+}
+
+// Graceful stop: no new connections; responses under way finish, idle connections close,
+// WebSockets get 1001; the process exits once every worker has drained, when the drain time is
+// up, or at a second stop signal. Exit status 0 when everything finished, 1 when some was cut.
+[[noreturn]] void stop(int listen_fd, int signal_fd, ex::Worker* workers, int count, int signo, std::int64_t drain_ns) {
+    sys::close(listen_fd);
+    ex::stop_workers(workers, count);
+    rt::LogLine("stopping").put(" signal=").put_int(signo).put(" drain-timeout=").put_int(drain_ns / http::kSecond).put('s');
+    const std::int64_t until = rt::clock_refresh().monotonic_ns + drain_ns;
+    const char* cut = "drain timeout";
+    while (rt::clock_refresh().monotonic_ns < until) {
+        int drained = 0;
+        while (drained < count && workers[drained].drained.load(rt::acquire)) ++drained;
+        if (drained == count) {
+            rt::LogLine("stop").put(" drained");
+            sys::exit_group(0);
+        }
+        sys::pollfd pfd{signal_fd, sys::POLLIN, 0};
+        const sys::timespec tick{0, 20'000'000};
+        if (sys::ppoll(&pfd, 1, &tick) > 0) {
+            if (take_signal(signal_fd)) {
+                cut = "second signal";
+                break;
+            }
+        }
+    }
+    int open = 0;
+    for (int i = 0; i < count; ++i) open += __atomic_load_n(&workers[i].open_connections, __ATOMIC_RELAXED);
+    rt::LogLine("stop").put(" cut=").put_int(open).put(" reason=\"").put(cut).put('"');
+    sys::exit_group(1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,6 +250,12 @@ int main(int argc, char** argv) {
     if (const int r = rt::log_open(o.log); r < 0) return fail(kExitFailure, "cannot open log '", o.log, "'", r);
 
     raise_fd_limit();
+    // Stop and reopen signals arrive through a signalfd that the acceptor watches. They are
+    // blocked before the workers start, so every thread inherits the mask and none is interrupted.
+    const std::uint64_t handled = sys::sigbit(sys::SIGTERM) | sys::sigbit(sys::SIGINT) | sys::sigbit(sys::SIGHUP);
+    sys::rt_sigprocmask(sys::SIG_BLOCK, &handled, nullptr);
+    const int signal_fd = sys::signalfd4(-1, &handled, sys::SFD_NONBLOCK | sys::SFD_CLOEXEC);
+    if (signal_fd < 0) return fail(kExitFailure, "cannot watch signals", "", "", signal_fd);
     // A peer that closes while we write must cost an EPIPE, not the process.
     const sys::kernel_sigaction ignore{sys::SIG_IGN, 0, nullptr, 0};
     sys::rt_sigaction(sys::SIGPIPE, &ignore, nullptr);
@@ -232,7 +284,13 @@ int main(int argc, char** argv) {
     }
     rt::Inbox* inboxes[ex::kMaxWorkers];
     for (int i = 0; i < o.workers; ++i) inboxes[i] = &workers[i].inbox;
-    const int r = rt::run_acceptor(listen_fd, inboxes, o.workers);
-    rt::LogLine("error").put("acceptor stopped (errno ").put_int(-r).put(')');
-    return kExitFailure;
+    for (;;) {
+        const int r = rt::run_acceptor(listen_fd, signal_fd, inboxes, o.workers);
+        if (r < 0) {
+            rt::LogLine("error").put("acceptor stopped (errno ").put_int(-r).put(')');
+            return kExitFailure;
+        }
+        if (const int signo = take_signal(signal_fd))
+            stop(listen_fd, signal_fd, workers, o.workers, signo, o.drain_ns);
+    }
 }

@@ -10,6 +10,7 @@
 namespace ex {
 namespace {
 thread_local Worker* current;
+rt::Atomic<bool> stop_requested{false};
 
 void resume_all(rt::Waiter* list) {
     while (list) {
@@ -25,6 +26,10 @@ void resume_all(rt::Waiter* list) {
         const bool may_sleep = w.inbox.prepare_to_sleep(w.run_queue);
         w.io.poll(rt::thread_clock().monotonic_ns, may_sleep ? rt::kNoDeadline : 0, ready);  // refreshes the clock
         w.inbox.awake();
+        if (!w.stop_seen && stop_requested.load(rt::relaxed)) {
+            w.stop_seen = true;
+            w.io.cancel_idle(ready);
+        }
         resume_all(rt::TreiberStack<rt::Waiter>::reverse(ready));
         for (rt::InboxItem* item = w.inbox.items.take_all_fifo(); item;) {
             rt::InboxItem* next = item->next;
@@ -35,6 +40,7 @@ void resume_all(rt::Waiter* list) {
         resume_all(w.run_queue.take_all_fifo());
         w.on_turn_end();
         rt::log_flush();
+        if (w.stop_seen && w.open_connections == 0) w.drained.store(true, rt::release);
     }
 }
 
@@ -52,6 +58,14 @@ int worker_main(void* arg) {
 }  // namespace
 
 Worker& this_worker() { return *current; }
+
+bool stopping() { return stop_requested.load(rt::relaxed); }
+
+void stop_workers(Worker* workers, int count) {
+    stop_requested.store(true, rt::relaxed);
+    const std::uint64_t one = 1;
+    for (int i = 0; i < count; ++i) sys::write(workers[i].inbox.wake_fd, &one, sizeof one);
+}
 
 int start_workers(int count, ConnectionHandler handler, TurnHandler turn_end, Worker** out) {
     auto* workers = new Worker[count];

@@ -34,6 +34,8 @@ struct alignas(64) Worker {
     ConnectionHandler on_connection = nullptr;
     TurnHandler on_turn_end = nullptr;
     int open_connections = 0;
+    bool stop_seen = false;          // this worker has acted on stop_workers()
+    rt::Atomic<bool> drained{false};  // stopping, no connection left, its log written
 
     // Arms `waiter` in this worker's registry. Worker thread only.
     bool arm(int fd, short events, rt::Waiter* waiter, std::int64_t deadline_ns) {
@@ -47,6 +49,12 @@ struct alignas(64) Worker {
 
 // The worker running the calling thread.
 Worker& this_worker();
+
+// Graceful stop, from the main thread: every worker wakes, finishes (rt::Waiter::idle) waits for
+// a new request or message at once, and sets `drained` once its last connection has closed.
+// Connections check stopping() to finish what they are doing and then close.
+void stop_workers(Worker* workers, int count);
+bool stopping();
 
 // Starts `count` workers (1 … kMaxWorkers). Heap ids 1 … count are theirs (0 is the main
 // thread's). Returns 0 or -errno; `workers` receives the array.

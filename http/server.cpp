@@ -180,7 +180,7 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
         if (status == 405) headers.put("Allow: GET, HEAD\r\n");
         if (req.method == "OPTIONS") status = 204;
     }
-    const bool keep = wants_keep_alive(req) && status != 400 && status != 501;
+    const bool keep = wants_keep_alive(req) && status != 400 && status != 501 && !ex::stopping();
     const long r = co_await send_response(conn, &req, status, headers.view(), "", !keep, req.method == "HEAD", body);
     release(file);
     co_return r < 0 ? static_cast<int>(r) : keep;
@@ -234,11 +234,12 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             // The header timeout runs from a request's first byte and is not renewed by later
             // bytes, so a client trickling a head slowly cannot hold the slot.
             const bool idle = conn.len == 0;
+            if (idle && ex::stopping()) break;
             if (!idle && !head_deadline) head_deadline = deadline_in(settings.header_timeout_ns);
             const long n = co_await net::recv(fd, conn.buf + conn.len, kReadBufferBytes - conn.len,
-                                              idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline);
+                                              idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline, idle);
             if (n == -sys::ETIMEDOUT && !idle) co_await send_response(conn, nullptr, 408, "", "", true);
-            if (n < 0 && n != -sys::ETIMEDOUT) log_error(conn, "receive failed", n);
+            if (n < 0 && n != -sys::ETIMEDOUT && n != -sys::ECANCELED) log_error(conn, "receive failed", n);
             if (n <= 0) break;
             conn.len += static_cast<std::size_t>(n);
             continue;

@@ -8,7 +8,7 @@
 namespace net {
 
 int listen_tcp(const std::uint8_t addr[4], std::uint16_t port, int backlog) {
-    const int fd = sys::socket(sys::AF_INET, sys::SOCK_STREAM | sys::SOCK_CLOEXEC, 0);
+    const int fd = sys::socket(sys::AF_INET, sys::SOCK_STREAM | sys::SOCK_NONBLOCK | sys::SOCK_CLOEXEC, 0);
     if (fd < 0) return fd;
     const int one = 1;
     sys::setsockopt(fd, sys::SOL_SOCKET, sys::SO_REUSEADDR, &one, sizeof one);
@@ -38,11 +38,11 @@ void put_peer(rt::Writer& w, const sys::sockaddr_any& peer) {
     w.put(':').put_uint(static_cast<std::uint16_t>(peer.v4.port << 8 | peer.v4.port >> 8));
 }
 
-ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline) {
+ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle) {
     for (;;) {
         const long n = sys::recv(fd, buf, len);
         if (n != -sys::EAGAIN && n != -sys::EINTR) co_return n;
-        if (const int w = co_await WaitReady{fd, sys::POLLIN, deadline}; w < 0) co_return w;
+        if (const int w = co_await WaitReady{fd, sys::POLLIN, deadline, idle}; w < 0) co_return w;
     }
 }
 

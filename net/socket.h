@@ -28,11 +28,13 @@ struct WaitReady {
     int fd;
     short events;
     std::int64_t deadline;
+    bool idle = false;  // see rt::Waiter::idle
     rt::Waiter waiter{};
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
         waiter.handle = h;
+        waiter.idle = idle;
         if (ex::this_worker().arm(fd, events, &waiter, deadline)) return true;
         waiter.result = ex::kAllocFailed;
         return false;
@@ -40,8 +42,9 @@ struct WaitReady {
     int await_resume() const noexcept { return waiter.result; }
 };
 
-// Some bytes (> 0), 0 at end of stream, or -errno.
-ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline);
+// Some bytes (> 0), 0 at end of stream, or -errno. An `idle` wait (for a new request) ends with
+// -ECANCELED when the server stops.
+ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle = false);
 
 // The sends below wait for a full socket at most `stall_ns` at a time: the timeout is for a
 // client that stopped reading, so it restarts whenever the socket takes more bytes, and a long

@@ -13,7 +13,7 @@ void back_off(const char* what, int err) {
 }
 }  // namespace
 
-int run_acceptor(int listen_fd, Inbox* const* inboxes, int count) {
+int run_acceptor(int listen_fd, int wake_fd, Inbox* const* inboxes, int count) {
     for (int next = 0;;) {
         sys::sockaddr_any peer;
         unsigned peer_len = sizeof peer;
@@ -22,8 +22,12 @@ int run_acceptor(int listen_fd, Inbox* const* inboxes, int count) {
             switch (-fd) {
             case sys::EINTR:
             case sys::ECONNABORTED:
-            case sys::EAGAIN:
                 continue;
+            case sys::EAGAIN: {
+                sys::pollfd fds[2] = {{listen_fd, sys::POLLIN, 0}, {wake_fd, sys::POLLIN, 0}};
+                if (sys::ppoll(fds, 2, nullptr) > 0 && fds[1].revents) return 0;
+                continue;
+            }
             case sys::EMFILE:
             case sys::ENFILE:
                 back_off("out of file descriptors", fd);

@@ -70,14 +70,25 @@ void IoRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& re
             ++i;
             continue;
         }
-        Waiter* w = waiters_[i];
-        w->result = result;
-        w->next = ready;
-        ready = w;
-        --count_;
-        fds_[i] = fds_[count_];
-        waiters_[i] = waiters_[count_];
-        deadlines_[i] = deadlines_[count_];
+        finish(i, result, ready);
+    }
+}
+
+void IoRegistry::finish(int i, int result, Waiter*& ready) {
+    Waiter* w = waiters_[i];
+    w->result = result;
+    w->next = ready;
+    ready = w;
+    --count_;
+    fds_[i] = fds_[count_];
+    waiters_[i] = waiters_[count_];
+    deadlines_[i] = deadlines_[count_];
+}
+
+void IoRegistry::cancel_idle(Waiter*& ready) {
+    for (int i = 1; i < count_;) {
+        if (waiters_[i]->idle) finish(i, -sys::ECANCELED, ready);
+        else ++i;
     }
 }
 

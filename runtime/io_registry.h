@@ -24,6 +24,7 @@ struct Waiter {
     Waiter* next = nullptr;
     std::coroutine_handle<> handle;
     int result = 0;  // 0 or a negative errno, set before the handle is resumed
+    bool idle = false;  // waiting for a new request or message: may be cut short by cancel_idle
 };
 
 class IoRegistry {
@@ -41,9 +42,15 @@ public:
     // through Waiter::next). `now_ns` is the caller's clock reading taken just before.
     void poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready);
 
+    // Finishes every entry whose waiter is idle with -ECANCELED, appending it to `ready`: how a
+    // graceful stop reaches connections that are only waiting for their next request.
+    void cancel_idle(Waiter*& ready);
+
     int armed() const { return count_ - 1; }
 
 private:
+    void finish(int i, int result, Waiter*& ready);
+
     bool grow();
 
     sys::pollfd* fds_ = nullptr;

@@ -9,6 +9,7 @@
 namespace rt {
 namespace {
 int log_fd = 2;
+const char* log_path = "-";
 
 struct Batch {
     char* data = nullptr;
@@ -27,6 +28,7 @@ void write_all(const char* p, std::size_t n) {
 }  // namespace
 
 int log_open(const char* path) {
+    log_path = path;
     if (path[0] == '-' && path[1] == 0) {
         log_fd = 2;
         return 0;
@@ -36,6 +38,16 @@ int log_open(const char* path) {
     if (fd < 0) return fd;
     log_fd = fd;
     return 0;
+}
+
+int log_reopen() {
+    if (log_fd == 2) return 0;
+    const int fd = sys::openat(sys::AT_FDCWD, log_path,
+                               sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND | sys::O_CLOEXEC, 0644);
+    if (fd < 0) return fd;
+    const int r = sys::dup3(fd, log_fd, sys::O_CLOEXEC);
+    sys::close(fd);
+    return r < 0 ? r : 0;
 }
 
 bool log_batch_thread() {

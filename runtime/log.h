@@ -19,6 +19,11 @@ inline constexpr std::size_t kLogBatchBytes = 32 * 1024;
 // Opens the log ("-" means standard error). Returns 0 or -errno.
 int log_open(const char* path);
 
+// Opens the log's path again and puts the new file in the old one's place (dup3), so that every
+// thread writes to the new file from its next write on: what logrotate needs after moving the
+// file away. Returns 0 or -errno (then the old file stays in use).
+int log_reopen();
+
 // Makes the calling thread batch its lines until log_flush(). Returns false if out of memory
 // (the thread then writes line by line).
 bool log_batch_thread();

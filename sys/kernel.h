@@ -12,11 +12,11 @@ namespace sys {
 
 namespace nr {
 inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprotect = 10, pread64 = 17,
-                      munmap = 11, rt_sigaction = 13, writev = 20, nanosleep = 35, getpid = 39,
+                      munmap = 11, rt_sigaction = 13, rt_sigprocmask = 14, writev = 20, nanosleep = 35, getpid = 39,
                       sendfile = 40, socket = 41, sendto = 44, recvfrom = 45, sendmsg = 46, shutdown = 48,
                       bind = 49, listen = 50, setsockopt = 54, clone = 56, exit = 60,
                       arch_prctl = 158, futex = 202, clock_gettime = 228, exit_group = 231,
-                      openat = 257, ppoll = 271, accept4 = 288, eventfd2 = 290, prlimit64 = 302,
+                      openat = 257, ppoll = 271, accept4 = 288, signalfd4 = 289, eventfd2 = 290, dup3 = 292, prlimit64 = 302,
                       openat2 = 437;
 }
 
@@ -25,7 +25,7 @@ inline constexpr int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, E
                      EACCES = 13, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
                      EMFILE = 24, ENOSPC = 28, EPIPE = 32, ENAMETOOLONG = 36, ELOOP = 40,
                      EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
-                     ENOBUFS = 105, ETIMEDOUT = 110, EXDEV = 18;
+                     ENOBUFS = 105, ETIMEDOUT = 110, EXDEV = 18, ECANCELED = 125;
 
 // open(2)
 inline constexpr int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0100, O_APPEND = 02000,
@@ -115,6 +115,13 @@ struct rlimit {
 inline constexpr int ARCH_SET_FS = 0x1002;
 inline constexpr int FUTEX_WAIT = 0;
 inline constexpr int SIGHUP = 1, SIGINT = 2, SIGPIPE = 13, SIGTERM = 15;
+inline constexpr int SIG_BLOCK = 0, SFD_NONBLOCK = 04000, SFD_CLOEXEC = 02000000;
+constexpr std::uint64_t sigbit(int sig) { return std::uint64_t{1} << (sig - 1); }
+// The start of struct signalfd_siginfo (128 bytes in all).
+struct signalfd_siginfo {
+    std::uint32_t signo;
+    std::uint8_t rest[124];
+};
 // The kernel's struct sigaction (not glibc's): handler, flags, restorer, one 64-bit mask.
 struct kernel_sigaction {
     void (*handler)(int);

@@ -120,6 +120,16 @@ inline int shutdown(int fd, int how) { return (int)syscall2(nr::shutdown, fd, ho
 inline int ppoll(pollfd* fds, unsigned long n, const timespec* timeout) {
     return (int)syscall5(nr::ppoll, L(fds), L(n), L(timeout), 0, 8);
 }
+// int rt_sigprocmask(int how, const sigset_t *set, sigset_t *old, size_t sigsetsize);
+inline int rt_sigprocmask(int how, const std::uint64_t* set, std::uint64_t* old) {
+    return (int)syscall4(nr::rt_sigprocmask, how, L(set), L(old), 8);
+}
+// int signalfd4(int fd, const sigset_t *mask, size_t sizemask, int flags);
+inline int signalfd4(int fd, const std::uint64_t* mask, int flags) {
+    return (int)syscall4(nr::signalfd4, fd, L(mask), 8, flags);
+}
+// int dup3(int oldfd, int newfd, int flags);
+inline int dup3(int oldfd, int newfd, int flags) { return (int)syscall3(nr::dup3, oldfd, newfd, flags); }
 // int eventfd2(unsigned int initval, int flags);
 inline int eventfd2(unsigned initval, int flags) { return (int)syscall2(nr::eventfd2, initval, flags); }
 // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);

@@ -265,6 +265,10 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes) {
     for (;;) {
         short events = sys::POLLIN;
         std::int64_t deadline;
+        if (!s.done && ex::stopping()) {
+            send_close(s, 1001);  // the server is going away (RFC 6455 §7.4.1)
+            continue;
+        }
         if (!s.done) {
             const long n = receive(s, in);
             if (n > 0 && ++reads < kReadsBeforeYield) continue;
@@ -294,8 +298,9 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes) {
         } else {
             break;
         }
-        const int w = co_await net::WaitReady{s.fd, events, deadline};
-        if (w < 0 && w != -sys::ETIMEDOUT) break;
+        // Waiting for the next message only, it is idle: a graceful stop cuts the wait short.
+        const int w = co_await net::WaitReady{s.fd, events, deadline, events == sys::POLLIN && !s.done};
+        if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) break;
         if (s.backlog.size && !flush(s)) break;  // the connection broke
         if (!s.done) check_timers(s);
         else if (w == -sys::ETIMEDOUT && deadline) break;  // our close could not be delivered in time
