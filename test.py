@@ -3491,3 +3491,635 @@ def test_wsc_backpressure_large_message_to_reader_echoed(request, www, tmp_path,
         ws.echo(OP_TEXT, text)
         ws.close(1000)
     assert not re.search(r"ws-close .* code=1008", srv.log_path.read_text("utf-8", "replace"))
+
+
+# --------------------------------------------------------------------------
+# 31. Graceful stop (SIGTERM/SIGINT) and log reopening (SIGHUP)
+# --------------------------------------------------------------------------
+#
+# SIGTERM or SIGINT: the listening socket closes at once (ECONNREFUSED), responses under way
+# finish (later ones carry `Connection: close`), idle keep-alive connections get EOF, WebSockets
+# get close 1001 (b"\x88\x02\x03\xe9"), and the server exits 0 once all is drained; the log says
+# `stopping signal=N drain-timeout=Ss` and, last, `stop drained`.  When --drain-timeout runs out
+# or a second signal comes, it exits 1 with `stop cut=N reason="..."`.  SIGHUP reopens the log.
+# These servers are meant to exit during the test: they are started directly (not through
+# _start_fixture_server, which reports an early exit as an error) and srv.stop() at teardown
+# only cleans up.
+
+STOP_SIGNALS = [(signal.SIGTERM, 15), (signal.SIGINT, 2)]
+STOP_SIGNAL_IDS = ["TERM", "INT"]
+STOP_CLOSE_1001 = b"\x88\x02\x03\xe9"   # FIN + close, 2-byte payload, code 1001, unmasked
+
+
+def stop_start(request, root, tmp_path, workers=4, extra=(), log=None):
+    srv = ServerProcess(workers, root, log or tmp_path / "server.log", tmp_path,
+                        extra_args=[str(a) for a in extra])
+    request.addfinalizer(srv.stop)
+    return srv
+
+
+def stop_log_lines(srv, path=None):
+    path = Path(path or srv.log_path)
+    text = path.read_text("utf-8", "replace") if path.exists() else ""
+    return [ln for ln in text.split("\n") if ln.strip()]
+
+
+def stop_signal(srv, sig, signo, drain=10):
+    """Sends `sig` and waits until the log says `stopping` (the listening socket is closed
+    before that line is written); returns the time the signal was sent."""
+    t0 = time.monotonic()
+    srv.proc.send_signal(sig)
+    rx = rf"^{ISO_TS} stopping signal={signo} drain-timeout={drain}s$"
+    text = wait_log(srv, rx, timeout=2.0)
+    assert re.search(rx, text, re.M), \
+        f"no `stopping signal={signo} drain-timeout={drain}s` line 2 s after the signal" \
+        f"{srv.diagnostics()}"
+    return t0
+
+
+def stop_wait_exit(srv, t0, timeout, what):
+    """Waits for the server to exit; returns (status, seconds since t0)."""
+    left = t0 + timeout - time.monotonic()
+    try:
+        rc = srv.proc.wait(max(left, 0.01))
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{what}: server still running {time.monotonic() - t0:.2f}s after the stop "
+                    f"signal{srv.diagnostics()}")
+    return rc, time.monotonic() - t0
+
+
+def stop_assert_refused(srv, what):
+    """The server process is alive but a new connection is refused."""
+    assert srv.alive(), f"{what}: the server has already exited{srv.diagnostics()}"
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(1.0)
+    try:
+        s.connect((HOST, srv.port))
+    except ConnectionRefusedError:
+        return
+    except OSError as e:
+        raise AssertionError(f"{what}: connect failed with {e!r}, expected ECONNREFUSED") from None
+    finally:
+        s.close()
+    raise AssertionError(f"{what}: a new connection was accepted after the stop signal")
+
+
+def stop_assert_last_line(srv, pattern, what, path=None):
+    lines = stop_log_lines(srv, path)
+    tail = "\n".join(lines[-15:])
+    assert lines and re.fullmatch(pattern, lines[-1]), \
+        f"{what}: last log line {lines[-1] if lines else None!r} does not match {pattern!r}" \
+        f"\n--- log tail ---\n{tail}"
+    return lines
+
+
+def stop_read_head(sock, deadline, what):
+    """(Response, body bytes already received), or None if the connection ends (EOF or reset)
+    before the first byte of a response."""
+    buf = bytearray()
+    while b"\r\n\r\n" not in buf:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: no complete response head by the deadline "
+                                 f"({bytes(buf[:200])!r})")
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            raise AssertionError(f"{what}: no response and no close within {sock.gettimeout()}s "
+                                 f"({bytes(buf[:200])!r})") from None
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            if buf:
+                raise AssertionError(f"{what}: connection closed inside a response head "
+                                     f"({bytes(buf[:200])!r})")
+            return None
+        buf += data
+    i = buf.find(b"\r\n\r\n")
+    parser = ResponseParser()
+    parser.expect("HEAD")
+    parser.feed(bytes(buf[:i + 4]))
+    return parser.next(), bytes(buf[i + 4:])
+
+
+def stop_read_body(sock, first, length, sha, rate, deadline, what):
+    """Reads the rest of a `length`-byte body at up to `rate` bytes/s (0: at once) and checks
+    its SHA-256; a body cut short fails with how much arrived."""
+    h = hashlib.sha256(first)
+    got = len(first)
+    assert got <= length, f"{what}: {got - length} bytes more than Content-Length {length}"
+    t0 = time.monotonic()
+    while got < length:
+        if rate:
+            ahead = got / rate - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(min(ahead, 0.05))
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: {got} of {length} body bytes by the deadline")
+        try:
+            data = sock.recv(min(65536, length - got))
+        except socket.timeout:
+            raise AssertionError(f"{what}: stalled after {got} of {length} body bytes") from None
+        except ConnectionResetError:
+            raise AssertionError(f"{what}: response cut short: reset after {got} of {length} "
+                                 f"body bytes") from None
+        if not data:
+            raise AssertionError(f"{what}: response cut short: EOF after {got} of {length} "
+                                 f"body bytes")
+        h.update(data)
+        got += len(data)
+    assert h.digest() == sha, f"{what}: the {length}-byte body differs from the file"
+
+
+def stop_expect_eof(sock, timeout, what):
+    """The server closes the connection (EOF or reset) within `timeout` without sending more."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(4096)
+    except socket.timeout:
+        raise AssertionError(f"{what}: connection still open {timeout}s later") from None
+    except ConnectionResetError:
+        data = b""
+    assert data == b"", f"{what}: expected EOF, got {data[:200]!r}"
+
+
+def stop_stalled_download(port, target, pipelined=()):
+    """A client with a tiny receive window that requests `target` (then `pipelined` targets in
+    the same write), reads the response head and then stops reading.  Returns (sock, resp,
+    first body bytes)."""
+    s = small_rcvbuf_socket(port, rcvbuf=4096, timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(b"".join(build_request("GET", t, port) for t in (target, *pipelined)))
+        resp, first = read_head(s, time.monotonic() + 5)
+        assert resp.status == 200, resp
+    except BaseException:
+        s.close()
+        raise
+    return s, resp, first
+
+
+@pytest.mark.parametrize("sig,signo", STOP_SIGNALS, ids=STOP_SIGNAL_IDS)
+def test_stop_idle_server_exits_at_once(request, www, tmp_path, sig, signo):
+    """No connections: the server exits 0 within 1 s; the log ends with `stop drained`."""
+    srv = stop_start(request, www, tmp_path)
+    assert_healthy(srv.port, "before the stop")
+    time.sleep(0.2)  # the health check's connection is gone
+    t0 = time.monotonic()
+    srv.proc.send_signal(sig)
+    rc, took = stop_wait_exit(srv, t0, 3.0, "idle server")
+    assert rc == 0, f"exit status {rc} after a stop with nothing to drain{srv.diagnostics()}"
+    assert took < 1.0, f"idle server took {took:.2f}s to exit after the signal"
+    lines = stop_assert_last_line(srv, rf"{ISO_TS} stop drained", "idle stop")
+    stopping = [i for i, ln in enumerate(lines)
+                if re.fullmatch(rf"{ISO_TS} stopping signal={signo} drain-timeout=10s", ln)]
+    assert len(stopping) == 1 and stopping[0] == len(lines) - 2, \
+        f"expected `stopping signal={signo} drain-timeout=10s` just before `stop drained`:\n" \
+        + "\n".join(lines[-10:])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((HOST, srv.port), timeout=1.0).close()
+
+
+@pytest.mark.parametrize("sig,signo", STOP_SIGNALS, ids=STOP_SIGNAL_IDS)
+def test_stop_refuses_new_and_closes_idle_keepalive(request, tmp_path, sig, signo):
+    """While a stalled download holds the drain: new connections are refused, idle keep-alive
+    connections (and connections that never sent a byte) get EOF at once; the download then
+    completes, a request pipelined behind it is answered with `Connection: close`, and the
+    server exits 0 with `stop drained`."""
+    large = random.Random(31).randbytes(8 << 20)
+    root = make_root(tmp_path, files={"large.bin": large, "small.txt": b"small\n"})
+    srv = stop_start(request, root, tmp_path)
+    idle, silent, stalled = [], [], None
+    try:
+        for i in range(4):
+            c = HttpClient(srv.port)
+            idle.append(c)
+            resp = c.request("GET", f"/small.txt?idle={i}")
+            assert resp.status == 200 and resp.body == b"small\n", resp
+        for i in range(2):
+            silent.append(socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT))
+        stalled, resp, first = stop_stalled_download(srv.port, "/large.bin?id=stalled",
+                                                     ["/small.txt?id=pipelined"])
+        assert resp.get("Content-Length") == str(len(large)), resp
+        time.sleep(0.3)  # the server's writes block; every connection has been accepted
+        assert "id=stalled" not in srv.log_path.read_text("utf-8", "replace"), \
+            "the 8 MiB response finished although the client does not read"
+
+        t0 = stop_signal(srv, sig, signo)
+        stop_assert_refused(srv, "during the drain")
+        for i, c in enumerate(idle):
+            try:
+                assert c.wait_closed(1.5), f"idle keep-alive connection #{i} still open 1.5 s " \
+                                           f"after the stop signal"
+            except ConnectionResetError:
+                raise AssertionError(f"idle keep-alive connection #{i} was reset, not closed") from None
+        for i, s in enumerate(silent):
+            stop_expect_eof(s, 1.5, f"connection #{i} that never sent a request")
+        took = time.monotonic() - t0
+        assert took < 1.5, f"idle connections closed {took:.2f}s after the signal"
+        assert srv.alive(), f"server exited with a download under way{srv.diagnostics()}"
+        assert not re.search(r" stop (drained|cut=)", srv.log_path.read_text("utf-8", "replace")), \
+            "stop logged while a download was under way"
+
+        # resume reading: the whole 8 MiB, then the pipelined request's answer, then EOF
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        deadline = time.monotonic() + 10
+        stop_read_body(stalled, first, len(large), hashlib.sha256(large).digest(), 0, deadline,
+                       "download in progress at the stop")
+        stalled.settimeout(SOCK_TIMEOUT)
+        parser = ResponseParser()
+        parser.expect("GET")
+        try:
+            after = read_response(stalled, parser)
+        except ProtocolError as e:
+            raise AssertionError(f"request pipelined behind the download (read before the "
+                                 f"stop): {e}") from None
+        assert after.status == 200 and after.body == b"small\n", after
+        assert "close" in _conn_tokens(after), \
+            f"response sent after the stop lacks `Connection: close`: {after!r}"
+        assert not parser.buf, f"bytes after the last response: {bytes(parser.buf[:100])!r}"
+        stop_expect_eof(stalled, 2.0, "after the `Connection: close` response")
+        rc, took = stop_wait_exit(srv, t0, 12.0, "after the last response")
+    finally:
+        for c in idle:
+            c.close()
+        for s in silent:
+            s.close()
+        if stalled:
+            stalled.close()
+    assert rc == 0, f"exit status {rc} after everything was drained{srv.diagnostics()}"
+    lines = stop_assert_last_line(srv, rf"{ISO_TS} stop drained", "drained stop")
+    text = "\n".join(lines)
+    assert re.search(rf'"GET /large\.bin\?id=stalled HTTP/1\.1" 200 {len(large)} ', text), text[-2000:]
+    assert re.search(r'"GET /small\.txt\?id=pipelined HTTP/1\.1" 200 6 ', text), text[-2000:]
+
+
+def _stop_ws_pair(srv, n):
+    clients = []
+    try:
+        for i in range(n):
+            ws = wsc_client(srv.port)
+            clients.append(ws)
+            ws.echo(OP_TEXT, f"before the stop {i}".encode())
+    except BaseException:
+        for ws in clients:
+            ws.abort()
+        raise
+    return clients
+
+
+def _stop_ws_expect_1001(ws, what):
+    ws.sock.settimeout(1.5)
+    try:
+        got = ws._recv_exact(len(STOP_CLOSE_1001))
+    except (ProtocolError, OSError) as e:
+        raise AssertionError(f"{what}: no close frame within 1.5 s of the stop: "
+                             f"{type(e).__name__}: {e}") from None
+    assert got == STOP_CLOSE_1001, f"{what}: expected close 1001 {STOP_CLOSE_1001!r}, got {got!r}"
+
+
+@pytest.mark.parametrize("sig,signo", STOP_SIGNALS, ids=STOP_SIGNAL_IDS)
+def test_stop_websockets_closed_1001(request, www, tmp_path, sig, signo):
+    """Open WebSockets get close 1001 at once; clients that answer the close at once are let go
+    at once, and the server exits 0 within 1 s; each session logs `ws-close ... code=1001`."""
+    srv = stop_start(request, www, tmp_path, workers=2)
+    clients = _stop_ws_pair(srv, 4)
+    try:
+        t0 = stop_signal(srv, sig, signo)
+        for i, ws in enumerate(clients):
+            _stop_ws_expect_1001(ws, f"WebSocket #{i}")
+            ws.send_raw(wsc_frame(OP_CLOSE, wsc_close_payload(1001)))
+        for i, ws in enumerate(clients):
+            wsc_expect_eof(ws, f"WebSocket #{i} after answering the close", timeout=1.0)
+        rc, took = stop_wait_exit(srv, t0, 3.0, "WebSockets that closed at once")
+    finally:
+        for ws in clients:
+            ws.abort()
+    assert rc == 0, f"exit status {rc}{srv.diagnostics()}"
+    assert took < 1.0, f"exit {took:.2f}s after the signal although every WebSocket client " \
+                       f"answered the close at once"
+    for ws in clients:
+        wsc_close_line(srv, ws.local[1], 1001)
+    stop_assert_last_line(srv, rf"{ISO_TS} stop drained", "WebSocket stop")
+
+
+def test_stop_websocket_silent_client_let_go_after_2s(request, www, tmp_path):
+    """A client that reads the 1001 close but never closes its side holds the server for about
+    2 s (one that answers is let go at once); then the server exits 0."""
+    srv = stop_start(request, www, tmp_path, workers=2)
+    prompt, silent = _stop_ws_pair(srv, 2)
+    try:
+        t0 = stop_signal(srv, signal.SIGTERM, 15)
+        _stop_ws_expect_1001(silent, "silent WebSocket")
+        _stop_ws_expect_1001(prompt, "prompt WebSocket")
+        prompt.send_raw(wsc_frame(OP_CLOSE, wsc_close_payload(1001)))
+        wsc_expect_eof(prompt, "prompt WebSocket after answering the close", timeout=1.0)
+        assert time.monotonic() - t0 < 1.0
+        stop_assert_refused(srv, "while a WebSocket client has not answered the close")
+        time.sleep(max(0.0, t0 + 1.2 - time.monotonic()))
+        assert srv.alive(), f"server exited {time.monotonic() - t0:.2f}s after the signal, " \
+                            f"before the silent WebSocket client had 2 s to close"
+        rc, took = stop_wait_exit(srv, t0, 5.0, "with a silent WebSocket client")
+        # the server's side is closed (it may have sent its FIN right after the close frame)
+        stop_expect_eof(silent.sock, 1.0, "silent WebSocket after the server exited")
+    finally:
+        prompt.abort()
+        silent.abort()
+    assert rc == 0, f"exit status {rc}{srv.diagnostics()}"
+    assert 1.5 <= took <= 3.5, \
+        f"exit {took:.2f}s after the signal with a silent WebSocket client; expected about 2 s"
+    wsc_close_line(srv, prompt.local[1], 1001)
+    wsc_close_line(srv, silent.local[1], 1001)
+    stop_assert_last_line(srv, rf"{ISO_TS} stop drained", "WebSocket stop")
+
+
+def _stop_load_client(port, batches, files, rate, deadline, max_batches=5000):
+    """Sends batches[i % len] (a list of targets, pipelined in one write) one batch at a time on
+    one keep-alive connection and reads the answers in order, bodies at up to `rate` bytes/s,
+    until the server ends the connection.  Every response whose head arrives must be complete.
+    Returns (records, how it ended); a record is
+    (target, t_sent, t_head, t_done, `Connection: close`?)."""
+    sock = small_rcvbuf_socket(port, rcvbuf=65536, timeout=SOCK_TIMEOUT)
+    records = []
+    try:
+        for i in range(max_batches):
+            batch = batches[i % len(batches)]
+            t_sent = time.monotonic()
+            try:
+                sock.sendall(b"".join(build_request("GET", t, port) for t in batch))
+            except (BrokenPipeError, ConnectionResetError):
+                return records, "send failed"
+            for j, target in enumerate(batch):
+                data, sha = files[target.split("?")[0].lstrip("/")]
+                what = f"request {i}.{j} ({target}) from port {sock.getsockname()[1]}"
+                head = stop_read_head(sock, deadline, what)
+                if head is None:
+                    return records, f"eof before {i}.{j}"
+                resp, first = head
+                t_head = time.monotonic()
+                assert resp.status == 200, f"{what}: {resp!r}"
+                assert resp.get_all("content-length") == [str(len(data))], f"{what}: {resp!r}"
+                stop_read_body(sock, first, len(data), sha, rate, deadline, what)
+                close = "close" in _conn_tokens(resp)
+                records.append((target, t_sent, t_head, time.monotonic(), close))
+                if close:
+                    assert j == len(batch) - 1, \
+                        f"{what}: `Connection: close` with requests pipelined behind it"
+                    stop_expect_eof(sock, 2.0, f"{what}: after `Connection: close`")
+                    return records, "close"
+        raise AssertionError(f"still served after {max_batches} batches of requests")
+    finally:
+        sock.close()
+
+
+def test_stop_under_load_finishes_started_responses(request, tmp_path):
+    """SIGTERM while 4 clients download 16 MiB each at 6 MiB/s, each with a small request
+    pipelined behind, and 6 keep-alive clients loop over a small file and a 1 MiB one (also
+    pipelined in pairs): every response whose head arrived is complete; the pipelined requests
+    behind the downloads are answered after the stop, with `Connection: close`; so is any
+    request sent once the stop was logged (or it gets EOF); new connections are refused; once
+    the downloads end the server exits 0 (`stop drained`)."""
+    rnd = random.Random(3131)
+    contents = {"large.bin": rnd.randbytes(16 << 20), "mid.bin": rnd.randbytes(1 << 20),
+                "small.txt": b"small and quick\n"}
+    files = {k: (v, hashlib.sha256(v).digest()) for k, v in contents.items()}
+    root = make_root(tmp_path, files=contents)
+    srv = stop_start(request, root, tmp_path, workers=4)
+    n_down, n_loop = 4, 6
+    down_rate, loop_rate = 6 << 20, 32 << 20
+    deadline = time.monotonic() + 25
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n_down + n_loop) as ex:
+        futs = [ex.submit(_stop_load_client, srv.port, [["/large.bin", f"/small.txt?d={i}"]],
+                          files, down_rate, deadline) for i in range(n_down)]
+        futs += [ex.submit(_stop_load_client, srv.port,
+                           [[f"/small.txt?c={i}"], [f"/mid.bin?c={i}", f"/small.txt?c={i}"]],
+                           files, loop_rate, deadline)
+                 for i in range(n_loop)]
+        time.sleep(0.8)
+        early = [f for f in futs if f.done()]
+        assert not early, \
+            f"a client ended before the stop: {early[0].exception() or early[0].result()!r}"
+        t_sig = stop_signal(srv, signal.SIGTERM, 15)
+        t_logged = time.monotonic()
+        stop_assert_refused(srv, "under load")
+        done, not_done = concurrent.futures.wait(futs, timeout=max(deadline - time.monotonic(), 1))
+        assert not not_done, f"{len(not_done)} clients still running at the deadline"
+        results, errors = [], []
+        for i, f in enumerate(futs):
+            try:
+                results.append(f.result())
+            except BaseException as e:  # noqa: BLE001 - report everything
+                errors.append(f"client {i}: {type(e).__name__}: {e}")
+    rc, took = stop_wait_exit(srv, t_sig, 12.0, "under load")
+    assert not errors, f"{len(errors)} of {len(futs)} clients failed:\n" + "\n".join(errors)
+    for i, (records, ended) in enumerate(results[:n_down]):
+        assert len(records) == 2 and records[0][0] == "/large.bin", \
+            f"downloader {i} ended ({ended}) after {records}"
+        _, _, t_head, t_done, _ = records[0]
+        assert t_head < t_sig < t_done, \
+            f"downloader {i}: the download was not under way at the stop " \
+            f"(head {t_head - t_sig:+.2f}s, done {t_done - t_sig:+.2f}s from the signal)"
+        assert records[1][4] and ended == "close", \
+            f"downloader {i}: the request pipelined behind the download, answered after the " \
+            f"stop, lacks `Connection: close` (ended: {ended}): {records[1]}"
+    late = [(i, r) for i, (records, _) in enumerate(results) for r in records
+            if r[1] > t_logged and not r[4]]
+    assert not late, f"{len(late)} responses to requests sent after the stop lack " \
+                     f"`Connection: close`; first: client {late[0][0]}: {late[0][1]}"
+    assert rc == 0, f"exit status {rc} after a drain that completed{srv.diagnostics()}"
+    assert took < 10.0, f"exit {took:.2f}s after the signal"
+    lines = stop_assert_last_line(srv, rf"{ISO_TS} stop drained", "stop under load")
+    text = "\n".join(lines)
+    n_logged = len(re.findall(rf'"GET /large\.bin HTTP/1\.1" 200 {16 << 20} ', text))
+    assert n_logged == n_down, f"{n_logged} complete downloads logged, expected {n_down}"
+    assert not re.search(r"response cut short", text), text[-2000:]
+    loops = sum(len(records) for records, _ in results[n_down:])
+    assert loops >= 2 * n_loop, f"only {loops} responses to the looping clients"
+
+
+def test_stop_drain_timeout_cuts_stalled_download(request, tmp_path):
+    """--drain-timeout 1: a client that stops reading 1 GiB holds the drain for 1 s; then the
+    server exits 1 and logs `stop cut=1 reason="drain timeout"`."""
+    root = make_root(tmp_path, files={"small.txt": b"ok\n"}, sparse={"huge.bin": GIB})
+    srv = stop_start(request, root, tmp_path, extra=["--drain-timeout", 1])
+    stalled, _, _ = stop_stalled_download(srv.port, "/huge.bin")
+    try:
+        idle = HttpClient(srv.port)
+    except BaseException:
+        stalled.close()
+        raise
+    try:
+        assert idle.request("GET", "/small.txt").body == b"ok\n"
+        time.sleep(0.2)
+        t0 = stop_signal(srv, signal.SIGTERM, 15, drain=1)
+        stop_assert_refused(srv, "during the drain")
+        assert idle.wait_closed(1.0), "idle keep-alive connection still open 1 s after the stop"
+        rc, took = stop_wait_exit(srv, t0, 4.0, "--drain-timeout 1 with a stalled download")
+        # the stalled client's connection ends with the process, well short of 1 GiB
+        got = 0
+        stalled.settimeout(3.0)
+        try:
+            for _ in range(100000):
+                data = stalled.recv(1 << 20)
+                if not data:
+                    break
+                got += len(data)
+        except ConnectionResetError:
+            pass
+    finally:
+        idle.close()
+        stalled.close()
+    assert rc == 1, f"exit status {rc} after the drain timeout cut a download, expected 1" \
+                    f"{srv.diagnostics()}"
+    assert 0.9 <= took <= 3.0, f"exit {took:.2f}s after the signal with --drain-timeout 1"
+    assert got < GIB
+    lines = stop_assert_last_line(srv, rf'{ISO_TS} stop cut=1 reason="drain timeout"',
+                                  "drain timeout")
+    assert not any(" stop drained" in ln for ln in lines), lines[-5:]
+
+
+@pytest.mark.parametrize("first,second", [(signal.SIGTERM, signal.SIGINT),
+                                          (signal.SIGINT, signal.SIGTERM),
+                                          (signal.SIGTERM, signal.SIGTERM)],
+                         ids=["TERM-INT", "INT-TERM", "TERM-TERM"])
+def test_stop_second_signal_exits_at_once(request, tmp_path, first, second):
+    """A stalled download holds the drain (10 s by default); a second stop signal 0.3 s later
+    ends the process at once with status 1 and `stop cut=1 reason="second signal"`."""
+    root = make_root(tmp_path, sparse={"huge.bin": GIB})
+    srv = stop_start(request, root, tmp_path)
+    stalled, _, _ = stop_stalled_download(srv.port, "/huge.bin")
+    try:
+        time.sleep(0.2)
+        stop_signal(srv, first, int(first))
+        time.sleep(0.3)
+        assert srv.alive(), f"server exited with a download under way{srv.diagnostics()}"
+        t1 = time.monotonic()
+        srv.proc.send_signal(second)
+        rc, took = stop_wait_exit(srv, t1, 3.0, "second signal")
+    finally:
+        stalled.close()
+    assert rc == 1, f"exit status {rc} after a second signal, expected 1{srv.diagnostics()}"
+    assert took < 1.0, f"exit {took:.2f}s after the second signal"
+    stop_assert_last_line(srv, rf'{ISO_TS} stop cut=1 reason="second signal"', "second signal")
+
+
+def test_sighup_reopens_log(request, www, tmp_path):
+    """logrotate: the log is renamed to log.1, SIGHUP; the server creates a new log at the
+    original path and writes everything there from then on (`log-reopened`), also for
+    connections opened before; log.1 no longer grows.  A second SIGHUP appends to the same
+    file.  The stop lines go to the new file."""
+    srv = stop_start(request, www, tmp_path, workers=2)
+    log, old = srv.log_path, Path(str(srv.log_path) + ".1")
+    kept = HttpClient(srv.port)
+    try:
+        check_file_response(kept.request("GET", "/notes.txt?id=before"), "/notes.txt")
+        text = wait_log(srv, r"id=before ")
+        assert "id=before" in text, text[-2000:]
+        os.rename(log, old)
+        srv.proc.send_signal(signal.SIGHUP)
+        text = wait_log(srv, rf"^{ISO_TS} log-reopened errno=0$", timeout=2.0)
+        assert re.search(rf"^{ISO_TS} log-reopened errno=0$", text, re.M), \
+            f"no new log with `log-reopened errno=0` at {log} 2 s after SIGHUP " \
+            f"(exists: {log.exists()}){srv.diagnostics()}"
+        assert srv.alive()
+        check_file_response(kept.request("GET", "/notes.txt?id=after-kept"), "/notes.txt")
+        with HttpClient(srv.port) as c:
+            check_file_response(c.request("GET", "/notes.txt?id=after-new"), "/notes.txt")
+        text = wait_log(srv, r"id=after-new ")
+        for token in ("id=after-kept", "id=after-new"):
+            assert token in text, f"{token} not in the new log:\n{text[-2000:]}"
+        assert "id=before" not in text, f"the new log has lines from before the rotation:\n{text}"
+        old_text = old.read_text("utf-8", "replace")
+        assert "id=before" in old_text and "id=after" not in old_text, old_text[-2000:]
+        assert "log-reopened" not in old_text, old_text[-2000:]
+        size = old.stat().st_size
+
+        # more traffic of every kind: only the new file grows
+        for i in range(5):
+            check_file_response(kept.request("GET", f"/data.json?id=more{i}"), "/data.json")
+        assert kept.request("GET", "/missing-after-rotation").status == 404
+        with WsClient(srv.port, target="/ws?id=ws-after") as ws:
+            ws.echo(OP_TEXT, b"after the rotation")
+            ws.close(1000)
+            wsport = ws.local[1]
+        wsc_close_line(srv, wsport, 1000)
+        assert old.stat().st_size == size and old.read_text("utf-8", "replace") == old_text, \
+            f"{old} still written after SIGHUP:\n{old.read_text('utf-8', 'replace')[len(old_text):]}"
+
+        # a second SIGHUP without a rename: the same file, appended to
+        srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            text = log.read_text("utf-8", "replace")
+            if len(re.findall(r" log-reopened errno=0$", text, re.M)) >= 2:
+                break
+            time.sleep(0.05)
+        assert len(re.findall(r" log-reopened errno=0$", text, re.M)) == 2, text[-2000:]
+        assert "id=more4" in text and "/missing-after-rotation" in text, text[-2000:]
+        check_file_response(kept.request("GET", "/notes.txt?id=after-second"), "/notes.txt")
+        assert "id=after-second" in wait_log(srv, r"id=after-second ")
+        assert_healthy(srv.port, "after two SIGHUPs")
+    finally:
+        kept.close()
+    t0 = time.monotonic()
+    srv.proc.send_signal(signal.SIGTERM)
+    rc, _ = stop_wait_exit(srv, t0, 3.0, "SIGTERM after SIGHUPs")
+    assert rc == 0, f"exit status {rc}{srv.diagnostics()}"
+    stop_assert_last_line(srv, rf"{ISO_TS} stop drained", "stop after a rotation")
+    assert old.stat().st_size == size, f"{old} written to at the stop"
+
+
+def test_sighup_during_drain(request, tmp_path):
+    """SIGHUP while a stalled download holds the drain: the log is reopened (the stop lines
+    after it go to the new file), nothing breaks, and the server still exits 0 once the
+    download has been read to the end."""
+    large = random.Random(7).randbytes(4 << 20)
+    root = make_root(tmp_path, files={"large.bin": large})
+    srv = stop_start(request, root, tmp_path)
+    log, old = srv.log_path, Path(str(srv.log_path) + ".1")
+    stalled, _, first = stop_stalled_download(srv.port, "/large.bin?id=drain")
+    try:
+        time.sleep(0.2)
+        t0 = stop_signal(srv, signal.SIGTERM, 15)
+        os.rename(log, old)
+        srv.proc.send_signal(signal.SIGHUP)
+        text = wait_log(srv, rf"^{ISO_TS} log-reopened errno=0$", timeout=2.0)
+        assert re.search(rf"^{ISO_TS} log-reopened errno=0$", text, re.M), \
+            f"no `log-reopened` in a new {log} 2 s after SIGHUP during the drain{srv.diagnostics()}"
+        assert srv.alive(), f"server exited after SIGHUP during the drain{srv.diagnostics()}"
+        srv.proc.send_signal(signal.SIGHUP)  # a second one is no second stop signal
+        time.sleep(0.3)
+        assert srv.alive(), f"SIGHUP during the drain ended the server{srv.diagnostics()}"
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        stop_read_body(stalled, first, len(large), hashlib.sha256(large).digest(), 0,
+                       time.monotonic() + 10, "download under way during SIGHUP")
+        stop_expect_eof(stalled, 2.0, "after the download")
+        rc, _ = stop_wait_exit(srv, t0, 12.0, "after the download")
+    finally:
+        stalled.close()
+    assert rc == 0, f"exit status {rc}{srv.diagnostics()}"
+    lines = stop_assert_last_line(srv, rf"{ISO_TS} stop drained", "drain with SIGHUP")
+    assert any(re.search(rf'"GET /large\.bin\?id=drain HTTP/1\.1" 200 {len(large)} ', ln)
+               for ln in lines), "\n".join(lines)
+    old_text = old.read_text("utf-8", "replace")
+    assert re.search(r" stopping signal=15 ", old_text) and " stop " not in old_text, old_text
+
+
+def test_sighup_with_log_to_stderr_is_harmless(request, www, tmp_path):
+    """--log -: SIGHUP neither stops the server nor creates a file; it keeps logging to stderr
+    and a SIGTERM still stops it cleanly."""
+    srv = ServerProcess(2, www, "-", tmp_path)
+    request.addfinalizer(srv.stop)
+    for _ in range(3):
+        srv.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.1)
+    assert srv.alive(), f"SIGHUP with --log - ended the server{srv.diagnostics()}"
+    with HttpClient(srv.port) as c:
+        check_file_response(c.request("GET", "/notes.txt?id=after-hup"), "/notes.txt")
+    assert_healthy(srv.port, "after SIGHUP with --log -")
+    t0 = time.monotonic()
+    srv.proc.send_signal(signal.SIGTERM)
+    rc, took = stop_wait_exit(srv, t0, 3.0, "--log - stop")
+    assert rc == 0 and took < 1.0, (rc, took)
+    err = srv.stderr_path.read_text("utf-8", "replace")
+    assert re.search(r'"GET /notes\.txt\?id=after-hup HTTP/1\.1" 200 ', err), err[-2000:]
+    assert re.search(rf"^{ISO_TS} stop drained$", err, re.M), err[-2000:]
+    assert not (tmp_path / "-").exists(), "SIGHUP with --log - created a file named '-'"
