@@ -1,24 +1,36 @@
 #!/usr/bin/python3
-"""HTTP benchmark of async-nostd against nginx and h2o (`make bench`).
+"""HTTP and WebSocket benchmark of async-nostd against nginx, h2o and Node's ws (`make bench`).
 
-Runs wrk against async-nostd, nginx (Debian nginx-light) and h2o (Debian h2o), each started here
-with its own configuration in a temporary directory, the same number of workers, access logs off,
-serving the same temporary document root, in one run. For every scenario it prints requests per
-second, p50 and p99 latency, requests per server CPU-second (utime+stime of all the server's
+HTTP: runs wrk against async-nostd, nginx (Debian nginx-light) and h2o (Debian h2o), each started
+here with its own configuration in a temporary directory, the same number of workers, access logs
+off, serving the same temporary document root, in one run. For every scenario it prints requests
+per second, p50 and p99 latency, requests per server CPU-second (utime+stime of all the server's
 processes over the load, from /proc) and each figure's ratio to the better peer; then idle RSS and
 the targets from the issue with PASS/FAIL.
+
+WebSocket: the peer is Node's ws package (bench/ws_echo.js: an echo server on /ws, permessage-
+deflate off, one Node process unless --node-workers says otherwise; ws is installed with npm
+into bench/.node). The load client is bench/ws_load.cpp, compiled here with g++ into
+build/bench/ when missing or stale: one epoll thread, C connections, each a closed loop of one
+masked message of S bytes and its verified echo. Scenarios: 100 connections x 32 B text, 1,000 x
+32 B text, 50 x 16 KiB binary (messages/s, p50/p99 round trip, messages per server CPU-second,
+over the measured window after a warm-up on the same connections), and 10,000 idle WebSockets
+on a freshly started server (RSS per connection: the server's RSS with them open less its RSS
+before, over the count). async-nostd runs with --max-connections 20000 throughout.
 
     /usr/bin/python3 bench/bench.py                 # everything, 10 s per run (a few minutes)
     /usr/bin/python3 bench/bench.py --quick         # 2 s runs: a smoke check
     /usr/bin/python3 bench/bench.py --only keepalive --only close --workers 2
+    /usr/bin/python3 bench/bench.py --only ws100,ws1000,ws16k,wsidle    # the WebSocket part alone
 
-Standard library only. Missing tools (wrk, nginx-light, h2o) are installed with apt-get (as root,
-or through sudo) unless --no-install is given; a peer that cannot be installed or started is
-reported and skipped. Exit status: 0 when the bench ran (a missed target is printed, not an
-error); 1 when a server could not be started or wrk failed against async-nostd; 2 for bad usage.
+Standard library only. Missing tools (wrk, nginx-light, h2o; ws from npm) are installed unless
+--no-install is given (apt-get as root, or through sudo); a peer that cannot be installed or
+started is reported and skipped, and only the tools and servers the chosen scenarios need are
+set up. Exit status: 0 when the bench ran (a missed target is printed, not an error); 1 when a
+server could not be started or the load tool failed against async-nostd; 2 for bad usage.
 
-New scenarios are entries of SCENARIOS (a `runner` may replace the wrk one, e.g. for WebSocket
-echo); new servers or IO backends are entries of make_servers().
+New scenarios are entries of SCENARIOS (a `runner` replaces the wrk one, as for WebSocket echo);
+new servers or IO backends are entries of make_servers().
 """
 
 import argparse
@@ -54,9 +66,16 @@ MIB = 1024 * 1024
 #   headers        extra request headers (wrk -H)
 #   timeout        wrk --timeout, seconds
 #   mbps           also report MiB/s (large files)
-#   targets        (metric, minimum ratio to the better peer, label); metric is one of
-#                  req_s, req_per_cpu, p50, p99, mib_s
+#   targets        (metric, minimum ratio to the better peer, label); metric is a key of METRICS
+#   kind           "http" (the default) or "ws": which servers take part (Server.kinds)
 #   runner         optional: a function(scenario, server, args, ctx) -> result dict (see run_wrk)
+#   metrics        optional: the table's columns (default: scenario_metrics()); the first one
+#                  picks the median run with --rounds
+#   unit           optional: what the count column counts ("requests")
+#   report         optional: a function(scenario, results, servers) printing the table
+#   fresh          optional: restart each server before the scenario (memory figures)
+#   limits         optional: absolute targets (metric, maximum, label, unit) -> PASS/FAIL
+# WebSocket scenarios (kind "ws"): ws_connections, ws_size (bytes), ws_binary; or ws_idle (count).
 # ---------------------------------------------------------------------------------------------
 SCENARIOS = [
     dict(name="keepalive", title="keep-alive, 2 KiB file, 100 connections",
@@ -75,6 +94,9 @@ SCENARIOS = [
 ]
 
 IDLE_RSS_TARGET_MIB = 1.0
+WS_IDLE_RSS_TARGET = 1024  # bytes of server RSS per idle WebSocket
+WS_MAX_CONNECTIONS = 20000  # async-nostd's --max-connections (h2o's max-connections is the same)
+WS_METRICS = ["msg_s", "p50", "p99", "msg_per_cpu"]
 
 # What each metric means: (column header, higher is better?)
 METRICS = {
@@ -83,6 +105,9 @@ METRICS = {
     "p50": ("p50", False),
     "p99": ("p99", False),
     "req_per_cpu": ("req/CPU-s", True),
+    "msg_s": ("msg/s", True),
+    "msg_per_cpu": ("msg/CPU-s", True),
+    "rss_per_conn": ("RSS/conn", False),
 }
 
 
@@ -105,7 +130,7 @@ def which(name):
     return None
 
 
-TOOLS = [("wrk", "wrk"), ("nginx", "nginx-light"), ("h2o", "h2o")]
+TOOLS = [("wrk", "wrk"), ("nginx", "nginx-light"), ("h2o", "h2o"), ("node", "nodejs")]
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 
 
@@ -227,6 +252,18 @@ def rss_bytes(pids):
 # Servers
 # ---------------------------------------------------------------------------------------------
 
+def machine_busy(seconds=1.0):
+    """The share of the machine's CPU time not idle over `seconds` (0..1), from /proc/stat."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(seconds)
+    t1, i1 = sample()
+    return 1 - (i1 - i0) / (t1 - t0) if t1 > t0 else 0.0
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -248,6 +285,7 @@ class Server:
     name = "?"
     ours = False
     tool = None  # the binary that must exist (None: checked by the subclass)
+    kinds = ("http",)  # the kinds of scenario it takes part in
 
     def __init__(self, args):
         self.args = args
@@ -270,6 +308,7 @@ class Server:
         return None
 
     def start(self, docroot, base_tmp):
+        self.docroot, self.base_tmp = docroot, base_tmp
         self.dir = tempfile.mkdtemp(prefix=self.name + "-", dir=base_tmp)
         self.port = free_port()
         cmd = self.command(docroot)
@@ -278,6 +317,18 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
                                      cwd=self.dir, preexec_fn=_die_with_parent, start_new_session=True)
         return self.wait_ready()
+
+    def restart(self):
+        """Stops the server and starts it again afresh (new directory and port)."""
+        self.stop()
+        return self.start(self.docroot, self.base_tmp)
+
+    def ready(self):
+        """Whether the server answers as it should yet: (True, None) or (False, why not)."""
+        status, body, _ = http_get("127.0.0.1", self.port, "/" + SMALL_NAME)
+        if status == 200 and body == small_body():
+            return True, None
+        return False, "GET /%s answered %d with %d bytes" % (SMALL_NAME, status, len(body))
 
     def wait_ready(self, timeout=15.0):
         """Waits until the server answers GET of the small file with the expected body. Returns
@@ -288,11 +339,10 @@ class Server:
             if self.proc.poll() is not None:
                 return "exited with status %d: %s" % (self.proc.returncode, self.output_tail())
             try:
-                status, body, _ = http_get("127.0.0.1", self.port, "/" + SMALL_NAME)
-                if status == 200 and body == small_body():
+                ok, last = self.ready()
+                if ok:
                     self.snapshot()
                     return None
-                last = "GET /%s answered %d with %d bytes" % (SMALL_NAME, status, len(body))
             except OSError as e:
                 last = str(e)
             time.sleep(0.05)
@@ -357,6 +407,7 @@ class Server:
 class AsyncNostd(Server):
     name = "async-nostd"
     ours = True
+    kinds = ("http", "ws")
 
     def __init__(self, args, no_access_log=True):
         super().__init__(args)
@@ -369,7 +420,8 @@ class AsyncNostd(Server):
         return None
 
     def command(self, docroot):
-        cmd = [self.binary, str(self.args.workers), "127.0.0.1", str(self.port), "--root", docroot]
+        cmd = [self.binary, str(self.args.workers), "127.0.0.1", str(self.port), "--root", docroot,
+               "--max-connections", str(WS_MAX_CONNECTIONS)]
         if self.no_access_log:
             logfile = os.path.join(self.dir, "async-nostd.log")
             self.error_files = [logfile]
@@ -377,11 +429,13 @@ class AsyncNostd(Server):
         return cmd + ["--log", "/dev/null"]
 
     def start(self, docroot, base_tmp):
-        # Run a copy, so a rebuild of the binary in the work tree during the bench changes nothing.
+        # Run a copy, so a rebuild of the binary in the work tree during the bench changes nothing
+        # (a restart runs the same copy).
         copy = os.path.join(base_tmp, "async-nostd")
-        shutil.copy2(self.binary, copy)
-        self.version = "%s (%d bytes)" % (self.binary, os.path.getsize(copy))
-        self.binary = copy
+        if self.binary != copy:
+            shutil.copy2(self.binary, copy)
+            self.version = "%s (%d bytes)" % (self.binary, os.path.getsize(copy))
+            self.binary = copy
         why = super().start(docroot, base_tmp)
         if why and self.no_access_log and self.proc.returncode == 2:
             # A binary from before --no-access-log: the access log goes to /dev/null instead.
@@ -477,8 +531,32 @@ hosts:
         return [which("h2o"), "-c", path]
 
 
+class WsNode(Server):
+    """Node's ws package echoing on /ws (bench/ws_echo.js), the WebSocket peer."""
+    name = "ws"
+    tool = "node"
+    kinds = ("ws",)
+
+    def missing(self):
+        if not which("node"):
+            return "node not installed"
+        if not os.path.isfile(os.path.join(WS_MODULE, "package.json")):
+            return "the ws package is not installed in %s" % os.path.dirname(WS_MODULE)
+        return None
+
+    def command(self, docroot):
+        n = self.args.node_workers
+        self.note = ("1 Node process (single-threaded, as ws is normally run)" if n == 1 else
+                     "%d Node processes (cluster module)" % n)
+        self.version = "ws %s on node %s" % (ws_version(), tool_version([which("node"), "--version"]))
+        return [which("node"), os.path.join(HERE, "ws_echo.js"), str(self.port), str(n)]
+
+    def ready(self):
+        return ws_echo_check(self.port)
+
+
 def make_servers(args):
-    return [AsyncNostd(args), Nginx(args), H2o(args)]
+    return [AsyncNostd(args), Nginx(args), H2o(args), WsNode(args)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,19 +574,22 @@ def small_body():
     return _small
 
 
-def make_docroot(base):
+def make_docroot(base, big=True):
+    """The document root: the small file, and the big one unless `big` is false (WebSocket
+    scenarios alone need only the small one, which async-nostd's readiness check fetches)."""
     root = os.path.join(base, "www")
     os.mkdir(root)
     with open(os.path.join(root, SMALL_NAME), "wb") as f:
         f.write(small_body())
-    chunk = bytes(range(256)) * 4096  # 1 MiB, not sparse, not zeros
-    with open(os.path.join(root, BIG_NAME), "wb") as f:
-        for _ in range(BIG_SIZE // len(chunk)):
-            f.write(chunk)
+    if big:
+        chunk = bytes(range(256)) * 4096  # 1 MiB, not sparse, not zeros
+        with open(os.path.join(root, BIG_NAME), "wb") as f:
+            for _ in range(BIG_SIZE // len(chunk)):
+                f.write(chunk)
     # Readable by any worker user; the files stay in the page cache for every server alike.
     os.chmod(base, 0o755)
     os.chmod(root, 0o755)
-    for name in (SMALL_NAME, BIG_NAME):
+    for name in (SMALL_NAME, BIG_NAME) if big else (SMALL_NAME,):
         os.chmod(os.path.join(root, name), 0o644)
     return root
 
@@ -701,12 +782,14 @@ def print_table(header, rows, left=(0,)):
 
 
 def scenario_metrics(scenario):
+    if scenario.get("metrics"):
+        return scenario["metrics"]
     return (["req_s"] + (["mib_s"] if scenario.get("mbps") else []) + ["p50", "p99", "req_per_cpu"])
 
 
 def report_scenario(scenario, results, servers):
     metrics = scenario_metrics(scenario)
-    header = ["server"] + [METRICS[m][0] for m in metrics] + ["requests", "CPU s", "errors"]
+    header = ["server"] + [METRICS[m][0] for m in metrics] + [scenario.get("unit", "requests"), "CPU s", "errors"]
     rows = []
     for s in servers:
         r = results.get(s.name)
@@ -728,13 +811,315 @@ def report_scenario(scenario, results, servers):
             row.append("%s %s" % (fmt_ratio(ratio(m, r.get(m), v)), who[:5]) if who else "-")
         rows.append(row + ["", "", ""])
     print_table(header, rows)
+    report_notes(results, servers)
+
+
+def report_notes(results, servers):
     for s in servers:
         r = results.get(s.name)
         if r and "error" in r:
             log("  %s: %s" % (s.name, r["error"]))
+        elif r and r["errors"] and "first_error" in r:
+            log("  %s: the load client saw errors (%s); the first: %s"
+                % (s.name, ", ".join("%s %d" % kv for kv in r["errors"].items()), r["first_error"] or "-"))
         elif r and r["errors"]:
             log("  %s: wrk saw errors (%s); req/s counts 2xx/3xx answers only"
                 % (s.name, ", ".join("%s %d" % kv for kv in r["errors"].items())))
+
+
+# ---------------------------------------------------------------------------------------------
+# WebSocket: Node's ws as the peer, bench/ws_load.cpp as the load client
+# ---------------------------------------------------------------------------------------------
+
+WS_PREFIX = os.path.join(HERE, ".node")  # npm --prefix; bench/.node/ is in .gitignore
+WS_MODULE = os.path.join(WS_PREFIX, "node_modules", "ws")
+WS_LOAD_SRC = os.path.join(HERE, "ws_load.cpp")
+WS_LOAD_BIN = os.path.join(REPO, "build", "bench", "ws_load")
+
+
+def ws_version():
+    try:
+        with open(os.path.join(WS_MODULE, "package.json")) as f:
+            return json.load(f).get("version", "?")
+    except (OSError, ValueError):
+        return "?"
+
+
+def install_ws_module():
+    """npm install ws into bench/.node when it is missing. Returns None, or why it failed."""
+    if os.path.isfile(os.path.join(WS_MODULE, "package.json")):
+        return None
+    npm = which("npm")
+    if not npm:
+        return "npm not installed"
+    log("installing: ws (npm install --no-save --prefix %s ws)" % os.path.relpath(WS_PREFIX, REPO))
+    os.makedirs(WS_PREFIX, exist_ok=True)
+    try:
+        status, out, err = run_child([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", WS_PREFIX, "ws"], 300)
+    except subprocess.TimeoutExpired:
+        return "npm install ws did not finish in 300 s"
+    if not os.path.isfile(os.path.join(WS_MODULE, "package.json")):
+        return "npm install ws failed (status %d): %s" % (status, (err + out).strip()[-300:])
+    return None
+
+
+def build_ws_load():
+    """Compiles bench/ws_load.cpp into build/bench/ when missing or older than its source.
+    Returns (path, None) or (None, why not)."""
+    try:
+        if os.path.getmtime(WS_LOAD_BIN) >= os.path.getmtime(WS_LOAD_SRC):
+            return WS_LOAD_BIN, None
+    except OSError:
+        pass
+    cxx = which("g++")
+    if not cxx:
+        return None, "g++ not installed"
+    os.makedirs(os.path.dirname(WS_LOAD_BIN), exist_ok=True)
+    tmp = "%s.%d.tmp" % (WS_LOAD_BIN, os.getpid())
+    cmd = [cxx, "-std=c++20", "-O2", "-Wall", "-o", tmp, WS_LOAD_SRC]
+    log("building %s: %s" % (os.path.relpath(WS_LOAD_BIN, REPO), " ".join(cmd[:-3] + [os.path.relpath(WS_LOAD_SRC, REPO)])))
+    try:
+        status, out, err = run_child(cmd, 300)
+    except subprocess.TimeoutExpired:
+        return None, "g++ did not finish in 300 s"
+    if status != 0:
+        return None, "g++ failed (status %d): %s" % (status, (err + out).strip()[-600:])
+    os.replace(tmp, WS_LOAD_BIN)  # atomic: a concurrent bench never runs half a binary
+    return WS_LOAD_BIN, None
+
+
+def ws_echo_check(port, timeout=2.0):
+    """One opening handshake on /ws and one text message echoed: (True, None) or (False, why)."""
+    key = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's sample key
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        c.sendall(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (port, key)).encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = c.recv(4096)
+            if not chunk:
+                return False, "closed during the handshake: %r" % data[:80]
+            data += chunk
+        head, rest = data.split(b"\r\n\r\n", 1)
+        if not head.startswith(b"HTTP/1.1 101") or b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" not in head:
+            return False, "handshake answered %r" % head[:80]
+        payload = b"async-nostd bench"
+        mask = b"\x12\x34\x56\x78"
+        c.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        want = bytes([0x81, len(payload)]) + payload
+        while len(rest) < len(want):
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        if rest != want:
+            return False, "echo %r, wanted %r" % (rest[:40], want)
+        return True, None
+
+
+class LineReader:
+    """Lines of a child's pipe, each awaited with a deadline (no thread, no blocking read)."""
+
+    def __init__(self, f):
+        self.fd = f.fileno()
+        self.buf = b""
+        self.eof = False
+
+    def readline(self, deadline):
+        """The next line (without its newline), or None at end of stream or past the deadline."""
+        import select
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if self.eof or left <= 0:
+                return None
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    self.eof = True
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode(errors="replace")
+
+    def json(self, deadline, want):
+        """The next JSON line with key `want` (progress lines of other kinds are skipped)."""
+        while True:
+            line = self.readline(deadline)
+            if line is None:
+                return None
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if want in obj:
+                return obj
+
+
+def ws_client(cmd, stdin=subprocess.DEVNULL):
+    err = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=err)
+    return p, LineReader(p.stdout), err
+
+
+def ws_client_end(p, err, timeout=10):
+    """Reaps the client (killing it if it does not end in time); returns its standard error."""
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    p.stdout.close()
+    err.seek(0)
+    text = err.read().decode(errors="replace").strip()
+    err.close()
+    return text
+
+
+def ws_errors(data):
+    return {k: v for k, v in data.get("error_kinds", {}).items() if v}
+
+
+def run_ws_load(scenario, server, args, ctx):
+    """One WebSocket echo load against one server: ws_load opens the connections, warms up on them
+    for --warmup seconds, then measures for --duration; the server's CPU time is taken over the
+    measured window (from the client's "measuring" line to its result line)."""
+    conns = scenario["ws_connections"]
+    cmd = [ctx["ws_load"], "load", "--port", str(server.port), "--path", "/ws", "-c", str(conns),
+           "-s", str(scenario["ws_size"]), "-d", str(args.duration), "-w", str(args.warmup)]
+    if scenario.get("ws_binary"):
+        cmd.append("--binary")
+    p, out, err = ws_client(cmd)
+    res = {"cmd": " ".join(cmd)}
+    try:
+        opened = out.json(time.monotonic() + 90, "event")  # the client gives up opening after 60 s
+        if opened is None or opened.get("open", 0) == 0:
+            p.kill()
+            res["error"] = "no WebSocket opened: %s" % (json.dumps(opened) if opened else "no answer from ws_load")
+            return res
+        if not out.json(time.monotonic() + args.warmup + 30, "event"):  # "measuring"
+            p.kill()
+            res["error"] = "ws_load did not start measuring"
+            return res
+        before = server.snapshot()
+        data = out.json(time.monotonic() + args.duration + 30, "mode")
+        after = server.snapshot()
+    except BaseException:
+        p.kill()
+        raise
+    finally:
+        stderr = ws_client_end(p, err)
+    res["raw"] = json.dumps(data) if data else stderr
+    if not server.alive():
+        res["error"] = "server died during the run: " + server.output_tail()
+        return res
+    if data is None:
+        res["error"] = "ws_load gave no result (status %s): %s" % (p.returncode, stderr[-400:])
+        return res
+    if not data.get("messages"):
+        res["error"] = "no message echoed: " + json.dumps(data)[-400:]
+        return res
+    cpu = cpu_seconds(before, after)
+    msgs = data["messages"]
+    res.update(requests=msgs, seconds=data["seconds"], cpu_s=cpu, msg_s=data["msg_s"],
+               p50=data["p50_us"], p99=data["p99_us"], msg_per_cpu=(msgs / cpu) if cpu > 0 else None,
+               errors=ws_errors(data), first_error=data.get("first_error", ""),
+               open_at_end=data.get("open_at_end"))  # the client's error counts include the opening
+    return res
+
+
+def run_ws_idle(scenario, server, args, ctx):
+    """N idle WebSockets against a freshly started server: its RSS (summed over its processes)
+    before and with them open, and the difference per connection."""
+    n = scenario["ws_idle"]
+    # The baseline: after one WebSocket echo, so the WebSocket code has run once, as after the
+    # two requests of the HTTP idle figure.
+    ok, why = ws_echo_check(server.port)
+    if not ok:
+        return {"error": "WebSocket echo check failed: %s" % why}
+    settle = 0.5 if args.quick else 1.0
+    time.sleep(settle)
+    tree = server.snapshot()
+    rss_before = rss_bytes(tree)
+    cmd = [ctx["ws_load"], "idle", "--port", str(server.port), "--path", "/ws", "-n", str(n), "--hold", "120"]
+    p, out, err = ws_client(cmd, stdin=subprocess.PIPE)
+    res = {"cmd": " ".join(cmd)}
+    try:
+        ready = out.json(time.monotonic() + 90, "event")
+        if ready is not None:
+            time.sleep(settle)  # let the server finish what each accept set going
+            tree = server.snapshot()
+            rss_open = rss_bytes(tree)
+        p.stdin.close()  # the client's cue to let go
+        data = out.json(time.monotonic() + 20, "mode")
+    except BaseException:
+        p.kill()
+        raise
+    finally:
+        stderr = ws_client_end(p, err)
+    res["raw"] = json.dumps(data) if data else stderr
+    if ready is None:
+        res["error"] = "ws_load never had its WebSockets open (status %s): %s" % (p.returncode, stderr[-400:])
+        return res
+    if not server.alive():
+        res["error"] = "server died with %d WebSockets open: %s" % (n, server.output_tail())
+        return res
+    opened = ready.get("open", 0)
+    if not opened:
+        res["error"] = "no WebSocket opened: " + json.dumps(ready)
+        return res
+    errors = ws_errors(data or ready)  # the client's counts are cumulative
+    if opened < n:
+        errors["not opened"] = n - opened
+    res.update(requests=opened, rss_before=rss_before, rss_open=rss_open, processes=len(tree),
+               rss_per_conn=(rss_open - rss_before) / opened, errors=errors,
+               first_error=ready.get("first_error") or (data or {}).get("first_error", ""),
+               open_at_end=(data or {}).get("open_at_end"))
+    return res
+
+
+def report_ws_idle(scenario, results, servers):
+    header = ["server", "open", "RSS before", "RSS with them open", "RSS/conn", "processes", "errors"]
+    rows = []
+    for s in servers:
+        r = results.get(s.name)
+        if r is None:
+            continue
+        if "error" in r:
+            rows.append([s.name] + ["-"] * (len(header) - 2) + ["FAILED"])
+            continue
+        rows.append([s.name, "{:,}".format(r["requests"]), "%.2f MiB" % (r["rss_before"] / MIB),
+                     "%.2f MiB" % (r["rss_open"] / MIB), fmt_bytes(r["rss_per_conn"]), str(r["processes"]),
+                     ", ".join("%s %d" % kv for kv in r["errors"].items()) or "0"])
+    print_table(header, rows)
+    report_notes(results, servers)
+
+
+def fmt_bytes(b):
+    if b is None:
+        return "-"
+    return "%.0f B" % b if abs(b) < 10 * 1024 else "%.1f KiB" % (b / 1024)
+
+
+WS_SCENARIOS = [
+    dict(name="ws100", kind="ws", title="WebSocket echo, 100 connections x 32 B text",
+         ws_connections=100, ws_size=32, runner=run_ws_load, metrics=WS_METRICS, unit="messages",
+         targets=[("msg_s", 1.4, "WS 100 conns x 32 B text: messages/s"),
+                  ("msg_per_cpu", 2.0, "WS 100 conns x 32 B text: messages per server CPU-second")]),
+    dict(name="ws1000", kind="ws", title="WebSocket echo, 1,000 connections x 32 B text",
+         ws_connections=1000, ws_size=32, runner=run_ws_load, metrics=WS_METRICS, unit="messages",
+         targets=[("msg_s", 1.6, "WS 1,000 conns x 32 B text: messages/s"),
+                  ("msg_per_cpu", 2.0, "WS 1,000 conns x 32 B text: messages per server CPU-second")]),
+    dict(name="ws16k", kind="ws", title="WebSocket echo, 50 connections x 16 KiB binary",
+         ws_connections=50, ws_size=16 * 1024, ws_binary=True, runner=run_ws_load, metrics=WS_METRICS,
+         unit="messages",
+         targets=[("msg_s", 3.0, "WS 50 conns x 16 KiB binary: messages/s"),
+                  ("msg_per_cpu", 2.0, "WS 50 conns x 16 KiB binary: messages per server CPU-second")]),
+    dict(name="wsidle", kind="ws", title="10,000 idle WebSockets, RSS per connection (freshly started servers)",
+         ws_idle=10000, runner=run_ws_idle, report=report_ws_idle, fresh=True, metrics=["rss_per_conn"],
+         unit="connections",
+         limits=[("rss_per_conn", WS_IDLE_RSS_TARGET, "RSS per idle WebSocket (10,000 open)", "B")]),
+]
+SCENARIOS.extend(WS_SCENARIOS)
 
 
 def main():
@@ -746,20 +1131,23 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="measured runs per scenario and server, interleaved across servers; the run "
-                         "with the median req/s is reported (1)")
+                         "with the median req/s (msg/s) is reported (1)")
     ap.add_argument("--quick", action="store_true", help="2 s runs, 1 s warm-ups: a smoke check")
     ap.add_argument("--only", action="append", metavar="NAME",
                     help="run only this scenario (repeatable; comma lists too): " + ", ".join(s["name"] for s in SCENARIOS))
     ap.add_argument("--servers", default=None,
-                    help="comma list of servers to run (default: all): async-nostd,nginx,h2o")
+                    help="comma list of servers to run (default: all): async-nostd,nginx,h2o,ws")
+    ap.add_argument("--node-workers", type=int, default=1,
+                    help="Node processes of the ws peer (1: Node as it comes, single-threaded; more: the "
+                         "cluster module)")
     ap.add_argument("--binary", default=os.path.join(REPO, "async-nostd"), help="the async-nostd binary")
-    ap.add_argument("--no-install", action="store_true", help="do not apt-get install missing tools")
-    ap.add_argument("--verbose", action="store_true", help="print each wrk report")
+    ap.add_argument("--no-install", action="store_true", help="do not install missing tools (apt-get, npm)")
+    ap.add_argument("--verbose", action="store_true", help="print each wrk report and ws_load result")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.warmup = 2, 1
-    if min(args.workers, args.duration, args.threads, args.rounds) < 1 or args.warmup < 0:
-        ap.error("--workers, --duration, --threads and --rounds must be at least 1, --warmup at least 0")
+    if min(args.workers, args.duration, args.threads, args.rounds, args.node_workers) < 1 or args.warmup < 0:
+        ap.error("--workers, --duration, --threads, --rounds and --node-workers must be at least 1, --warmup at least 0")
 
     scenarios = SCENARIOS
     if args.only:
@@ -776,32 +1164,64 @@ def main():
         if unknown:
             ap.error("unknown server %s" % ", ".join(unknown))
         servers = [s for s in servers if s.name in keep]
+    # Only the servers the chosen scenarios need.
+    kinds = {sc.get("kind", "http") for sc in scenarios}
+    servers = [s for s in servers if kinds & set(s.kinds)]
 
     # Ctrl-C and SIGTERM end the bench through the `finally` below.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = max([sc.get("ws_idle", 0) for sc in scenarios] + [0]) + 1024
+    if hard != resource.RLIM_INFINITY and hard < need:
+        try:  # root may raise the hard limit too: the idle WebSockets need one descriptor each
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
+            soft = hard = need
+        except (ValueError, OSError):
+            pass
     if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # for wrk and the servers
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # for wrk, ws_load and the servers
 
-    wanted = {"wrk"} | {s.tool for s in servers if s.tool}
+    wanted = ({"wrk"} if "http" in kinds else set()) | {s.tool for s in servers if s.tool}
     failed_install = {} if args.no_install else install_missing(wanted)
-    if not which("wrk"):
+    if "http" in kinds and not which("wrk"):
         log("error: wrk is not available: %s" % failed_install.get("wrk", "not installed (--no-install)"))
         return 1
+    ctx = {}
+    if "ws" in kinds:
+        why = None if args.no_install else install_ws_module()
+        if why:
+            failed_install["node"] = why
+        ctx["ws_load"], why = build_ws_load()
+        if why:
+            log("error: the WebSocket load client cannot be built: %s" % why)
+            return 1
 
     exit_status = 0
     base = tempfile.mkdtemp(prefix="async-nostd-bench-")
     started = []
     try:
-        log("async-nostd HTTP benchmark: %d workers per server, %d s runs after %d s warm-ups, wrk -t%d, "
-            "%d CPUs, access logs off" % (args.workers, args.duration, args.warmup, args.threads, os.cpu_count()))
-        log("preparing the document root (%s: %d bytes, %s: %d MiB) in %s"
-            % (SMALL_NAME, SMALL_SIZE, BIG_NAME, BIG_SIZE // MIB, base))
-        docroot = make_docroot(base)
-        ctx = {"wrk_lua": os.path.join(base, "report.lua")}
-        with open(ctx["wrk_lua"], "w") as f:
-            f.write(WRK_LUA)
-        log("wrk: %s" % tool_version([which("wrk"), "-v"]))
+        log("async-nostd %s benchmark: %d workers per server, %d s runs after %d s warm-ups, %s%d CPUs, "
+            "access logs off" % ("/".join(k.upper() if k == "http" else "WebSocket" for k in sorted(kinds)),
+                                 args.workers, args.duration, args.warmup,
+                                 ("wrk -t%d, " % args.threads) if "http" in kinds else "", os.cpu_count()))
+        if "http" in kinds:
+            log("preparing the document root (%s: %d bytes, %s: %d MiB) in %s"
+                % (SMALL_NAME, SMALL_SIZE, BIG_NAME, BIG_SIZE // MIB, base))
+        else:
+            log("preparing the document root (%s: %d bytes) in %s" % (SMALL_NAME, SMALL_SIZE, base))
+        docroot = make_docroot(base, big="http" in kinds)
+        if "http" in kinds:
+            ctx["wrk_lua"] = os.path.join(base, "report.lua")
+            with open(ctx["wrk_lua"], "w") as f:
+                f.write(WRK_LUA)
+            log("wrk: %s" % tool_version([which("wrk"), "-v"]))
+        if "ws" in kinds:
+            log("WebSocket load client: %s (one epoll thread; closed loop, every echo checked)"
+                % os.path.relpath(ctx["ws_load"], REPO))
+        busy = machine_busy()
+        if busy > 0.15:
+            log("note: the machine was %.0f%% busy before the bench started (other processes): expect noisy figures"
+                % (busy * 100))
 
         idle_rss = {}
         for s in servers:
@@ -814,6 +1234,10 @@ def main():
             if why:
                 log("%-12s NOT STARTED: %s" % (s.name, why))
                 exit_status = 1
+                continue
+            if "http" not in s.kinds or "http" not in kinds:
+                log("%-12s port %d, pid %d, %d process(es): %s; %s"
+                    % (s.name, s.port, s.proc.pid, len(s.snapshot()), s.version, s.note))
                 continue
             # Idle footprint: after start-up and a couple of requests, before any load.
             for _ in range(2):
@@ -838,17 +1262,32 @@ def main():
             return 1
 
         all_results = {}
+        scenario_servers = {}
         for sc in scenarios:
             log("")
-            conns = sc["connections"]
-            log("== %s: %s (wrk -t%d -c%d -d%ds%s) =="
-                % (sc["name"], sc["title"], min(args.threads, conns), conns, args.duration,
-                   "".join(" -H '%s'" % h for h in sc.get("headers", []))))
-            runs = {s.name: [] for s in running}
+            if sc.get("ws_idle"):
+                log("== %s: %s (ws_load idle -n %d) ==" % (sc["name"], sc["title"], sc["ws_idle"]))
+            elif sc.get("kind") == "ws":
+                log("== %s: %s (ws_load load -c %d -s %d%s -d %d -w %d) =="
+                    % (sc["name"], sc["title"], sc["ws_connections"], sc["ws_size"],
+                       " --binary" if sc.get("ws_binary") else "", args.duration, args.warmup))
+            else:
+                conns = sc["connections"]
+                log("== %s: %s (wrk -t%d -c%d -d%ds%s) =="
+                    % (sc["name"], sc["title"], min(args.threads, conns), conns, args.duration,
+                       "".join(" -H '%s'" % h for h in sc.get("headers", []))))
+            sc_servers = [s for s in running if sc.get("kind", "http") in s.kinds]
+            scenario_servers[sc["name"]] = sc_servers
+            runs = {s.name: [] for s in sc_servers}
             for _ in range(args.rounds):
-                for s in running:
+                for s in sc_servers:
                     if runs[s.name] and "error" in runs[s.name][-1]:
                         continue
+                    if sc.get("fresh"):
+                        why = s.restart()
+                        if why:
+                            runs[s.name].append({"error": "restart failed: " + why})
+                            continue
                     if not s.alive():
                         runs[s.name].append({"error": "server is not running"})
                         continue
@@ -857,32 +1296,42 @@ def main():
                     if args.verbose and res.get("raw"):
                         log("--- %s\n%s" % (s.name, res["raw"].rstrip()))
             results = {}
-            for s in running:
+            first = scenario_metrics(sc)[0]
+            for s in sc_servers:
                 bad = [r for r in runs[s.name] if "error" in r]
                 if bad:
                     results[s.name] = bad[0]
                     if s.ours:
                         exit_status = 1
                 else:
-                    ordered = sorted(runs[s.name], key=lambda r: r["req_s"])
+                    ordered = sorted(runs[s.name], key=lambda r: r[first])
                     results[s.name] = ordered[(len(ordered) - 1) // 2]
             all_results[sc["name"]] = results
-            report_scenario(sc, results, running)
+            sc.get("report", report_scenario)(sc, results, sc_servers)
+        if "ws" in kinds:
+            ws_peer = [s for s in running if s.name == "ws"]
+            log("")
+            log("notes: the WebSocket peer is %s; ws_load shares the %d CPUs with the server (one epoll "
+                "thread, about a core under load); msg/CPU-s counts the server's utime+stime over the "
+                "measured window only; RSS/conn is user-space memory (kernel socket buffers are not in RSS)"
+                % ("%s, %s" % (ws_peer[0].version, ws_peer[0].note) if ws_peer else "not running",
+                   os.cpu_count()))
 
-        # Idle RSS
-        log("")
-        log("== idle RSS: sum of VmRSS over the server's processes after start-up and 2 requests ==")
-        rows = [[s.name, "%.2f MiB" % (idle_rss[s.name][0] / MIB), str(idle_rss[s.name][1]),
-                 "%.2f MiB" % (idle_rss[s.name][2] / MIB)]
-                for s in running if s.name in idle_rss]
-        print_table(["server", "RSS", "processes", "main process alone"], rows)
-        if any(s.name == "h2o" for s in running):
-            log("  (h2o's second process is its crash-report helper, perl annotate-backtrace-symbols)")
+        # Idle RSS (of the HTTP servers, when an HTTP scenario ran)
+        if idle_rss:
+            log("")
+            log("== idle RSS: sum of VmRSS over the server's processes after start-up and 2 requests ==")
+            rows = [[s.name, "%.2f MiB" % (idle_rss[s.name][0] / MIB), str(idle_rss[s.name][1]),
+                     "%.2f MiB" % (idle_rss[s.name][2] / MIB)]
+                    for s in running if s.name in idle_rss]
+            print_table(["server", "RSS", "processes", "main process alone"], rows)
+            if any(s.name == "h2o" for s in running):
+                log("  (h2o's second process is its crash-report helper, perl annotate-backtrace-symbols)")
 
         # Targets
         log("")
         log("== targets: async-nostd against the better peer in this run "
-            "(ratio > 1 means async-nostd is better; latency and RSS: peer/ours) ==")
+            "(ratio > 1 means async-nostd is better; latency and RSS: peer/ours; limits are absolute) ==")
         ours = [s for s in running if s.ours]
         rows = []
         for o in ours:
@@ -891,7 +1340,7 @@ def main():
                 results = all_results[sc["name"]]
                 r = results.get(o.name, {})
                 for metric, minimum, label in sc.get("targets", []):
-                    v, who = best_peer(metric, results, running)
+                    v, who = best_peer(metric, results, scenario_servers[sc["name"]])
                     if "error" in r:
                         rows.append(["FAIL", prefix + label, ">= %.1fx" % minimum, "async-nostd failed", ""])
                         continue
@@ -904,6 +1353,21 @@ def main():
                     if r.get("errors"):
                         note += "; async-nostd had errors"
                     rows.append(["PASS" if ok else "FAIL", prefix + label, ">= %.1fx" % minimum, fmt_ratio(q), note])
+                for metric, maximum, label, unit in sc.get("limits", []):
+                    wanted = "<= %s" % (fmt_bytes(maximum) if unit == "B" else fmt_value(metric, maximum))
+                    show = fmt_bytes if unit == "B" else (lambda x, m=metric: fmt_value(m, x))
+                    if "error" in r:
+                        rows.append(["FAIL", prefix + label, wanted, "async-nostd failed", ""])
+                        continue
+                    mine = r.get(metric)
+                    ok = mine is not None and mine <= maximum and not r.get("errors")
+                    peers = ["%s: %s" % (s.name, show(results[s.name].get(metric)))
+                             for s in scenario_servers[sc["name"]]
+                             if not s.ours and s.name in results and "error" not in results[s.name]]
+                    note = ", ".join(peers) or "no peer result"
+                    if r.get("errors"):
+                        note += "; async-nostd had errors"
+                    rows.append(["PASS" if ok else "FAIL", prefix + label, wanted, show(mine), note])
             if o.name in idle_rss:
                 mine = idle_rss[o.name][0]
                 peers = [(idle_rss[s.name][0], s.name) for s in running if not s.ours and s.name in idle_rss]
