@@ -1,0 +1,33 @@
+// The WebSocket peer of bench/bench.py: Node's `ws` package echoing every message on /ws with its
+// type (text or binary), permessage-deflate off, messages up to 16 MiB (the same limit as
+// async-nostd). bench.py installs ws with `npm install --no-save --prefix bench/.node ws`.
+//
+//   node bench/ws_echo.js PORT [WORKERS]
+//
+// WORKERS 1 (the default, and what bench.py runs unless --node-workers says otherwise): one
+// process, as ws is normally deployed. More: Node's cluster module forks that many processes
+// sharing the listening port.
+'use strict';
+const path = require('path');
+module.paths.unshift(path.join(__dirname, '.node', 'node_modules'));
+const cluster = require('cluster');
+const http = require('http');
+const { WebSocketServer } = require('ws');
+
+const port = Number(process.argv[2]);
+const workers = Number(process.argv[3] || 1);
+
+if (workers > 1 && cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+  cluster.on('exit', (w, code, sig) => { console.error(`worker ${w.process.pid} exited (${sig || code})`); process.exit(1); });
+  process.on('SIGTERM', () => { for (const id in cluster.workers) cluster.workers[id].kill('SIGTERM'); process.exit(0); });
+} else {
+  const server = http.createServer((req, res) => { res.writeHead(404); res.end(); });
+  const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('error', () => {});
+  });
+  server.listen(port, '127.0.0.1', () => console.log(`ws ${require('ws/package.json').version} echo on 127.0.0.1:${port}/ws, pid ${process.pid}`));
+  process.on('SIGTERM', () => process.exit(0));
+}
