@@ -5,6 +5,7 @@ namespace ws {
 
 Event Decoder::failure(std::uint16_t code) {
     failed_ = code;
+    in_frame_ = false;  // no payload is wanted any more
     return {Event::fail, 0, false, code, nullptr, 0};
 }
 

@@ -9,6 +9,7 @@ bool Utf8Validator::fail() {
 }
 
 bool Utf8Validator::feed(const std::uint8_t* p, std::size_t n) {
+    if (lo_ > hi_) return false;  // failed before
     std::size_t i = 0;
     while (i < n) {
         if (need_ == 0) {
