@@ -32,7 +32,7 @@ Event Decoder::next(std::uint8_t* p, std::size_t n, std::size_t& used) {
     for (;;) {
         if (!in_frame_) {
             // A header is at most 14 bytes; one split across reads waits in the spill buffer.
-            FrameHeader h;
+            FrameHeader h{};
             DecodeStatus status;
             std::size_t header_from_p;
             if (spill_size_ == 0 && (status = decode_frame_header(p + used, n - used, h)) != DecodeStatus::incomplete) {
@@ -40,7 +40,7 @@ Event Decoder::next(std::uint8_t* p, std::size_t n, std::size_t& used) {
             } else {
                 const std::size_t old = spill_size_;
                 const std::size_t room = kMaxFrameHeader - old, take = n - used < room ? n - used : room;
-                __builtin_memcpy(spill_ + old, p + used, take);
+                if (take) __builtin_memcpy(spill_ + old, p + used, take);  // p may be null when n is 0
                 status = decode_frame_header(spill_, old + take, h);
                 if (status == DecodeStatus::incomplete) {
                     spill_size_ = static_cast<std::uint8_t>(old + take);
