@@ -12,6 +12,7 @@
 #include "runtime/clock.h"
 #include "runtime/log.h"
 #include "runtime/memory.h"
+#include "runtime/sandbox.h"
 #include "runtime/start.h"
 #include "sys/syscall.h"
 #include "websocket/session.h"
@@ -21,16 +22,24 @@ namespace {
 constexpr int kExitUsage = 2;    // a bad command line
 constexpr int kExitFailure = 1;  // the environment refused (port in use, log unwritable, …)
 constexpr int kListenBacklog = 4096;
+constexpr int kFirstInheritedFd = 3;  // SD_LISTEN_FDS_START
+
+constexpr std::string_view kVersion = "async-nostd 0.5.0\n";
 
 constexpr std::string_view kUsage =
     "usage: async-nostd WORKERS IP PORT [options]\n"
+    "       async-nostd WORKERS [options]   (socket activation: LISTEN_FDS/LISTEN_PID)\n"
     "\n"
     "Serves the files under a directory over HTTP/1.1 and echoes WebSocket messages on /ws.\n"
     "SIGTERM or SIGINT stops it gracefully (a second one at once); SIGHUP reopens the log.\n"
     "\n"
     "  WORKERS       worker threads, 1-256 (one more thread accepts connections)\n"
-    "  IP            IPv4 address to listen on, e.g. 127.0.0.1 or 0.0.0.0\n"
+    "  IP            address to listen on: IPv4 (127.0.0.1, 0.0.0.0) or IPv6 (::1, or ::\n"
+    "                for every address of both families)\n"
     "  PORT          TCP port, 1-65535\n"
+    "\n"
+    "When systemd passes a listening socket (LISTEN_PID is this process, LISTEN_FDS >= 1),\n"
+    "the server accepts on it (the first one, fd 3) and IP and PORT may be left out.\n"
     "\n"
     "options:\n"
     "  --root DIR               directory to serve (default: www)\n"
@@ -45,7 +54,16 @@ constexpr std::string_view kUsage =
     "  --ws-ping-interval SECS  ping a silent WebSocket; 1001 if no answer (default: 30)\n"
     "  --ws-max-backlog BYTES   unread replies before 1008 (default: 1048576)\n"
     "  --drain-timeout SECS     on SIGTERM/SIGINT, time to finish open responses (default: 10)\n"
-    "  --help                   show this help and exit\n";
+    "  --user UID[:GID]         started as root: after binding, run as this user and group\n"
+    "                           (GID defaults to UID; supplementary groups are dropped)\n"
+    "  --no-sandbox             do not install the seccomp filter (default: installed once\n"
+    "                           serving; a system call outside its list kills the process)\n"
+    "  --version                print the version and exit\n"
+    "  --help                   show this help and exit\n"
+    "\n"
+    "exit status: 0 stopped cleanly (or --help, --version); 1 the environment refused (address\n"
+    "in use, log or root unusable, privilege drop failed) or a stop cut connections short;\n"
+    "2 a bad command line.\n";
 
 void write_all(int fd, std::string_view s) {
     while (!s.empty()) {
@@ -66,6 +84,8 @@ std::string_view errno_text(int err) {
     case sys::ENOMEM: return "out of memory";
     case sys::EMFILE: return "too many open files";
     case sys::ENOSPC: return "no space left on device";
+    case sys::EINVAL: return "invalid argument";
+    case sys::ENOTSOCK: return "not a socket";
     default: return "system error";
     }
 }
@@ -85,9 +105,11 @@ struct Options {
     http::Config http;
     ws::Config ws;
     int workers = 0;
-    std::uint8_t ip[4] = {};
     std::string_view ip_text;
     std::uint16_t port = 0;
+    bool sandbox = true;
+    bool drop_user = false;
+    unsigned uid = 0, gid = 0;
     const char* root = "www";
     const char* log = "/tmp/async-nostd.log";
     std::int64_t drain_ns = 10 * http::kSecond;
@@ -123,6 +145,19 @@ constexpr NumberFlag kNumberFlags[] = {
 };
 constexpr int kNumberFlagCount = sizeof kNumberFlags / sizeof kNumberFlags[0];
 
+// "UID" or "UID:GID"; GID defaults to UID. (uid_t)-1 means "unchanged" to the kernel, so it
+// is not a user.
+bool parse_user(std::string_view s, unsigned& uid, unsigned& gid) {
+    constexpr std::int64_t kMaxId = 4294967294;
+    const std::size_t colon = s.find(':');
+    std::int64_t u, g;
+    if (!parse_number(s.substr(0, colon), 0, kMaxId, u)) return false;
+    g = u;
+    if (colon != std::string_view::npos && !parse_number(s.substr(colon + 1), 0, kMaxId, g)) return false;
+    uid = static_cast<unsigned>(u), gid = static_cast<unsigned>(g);
+    return true;
+}
+
 // Returns -1 to go on, or an exit code.
 int parse_args(int argc, char** argv, Options& o) {
     int positional = 0;
@@ -132,8 +167,19 @@ int parse_args(int argc, char** argv, Options& o) {
             write_all(1, kUsage);
             return 0;
         }
-        if (arg == "--no-access-log") {
-            o.http.access_log = false;
+        if (arg == "--version") {
+            write_all(1, kVersion);
+            return 0;
+        }
+        if (arg == "--no-access-log" || arg == "--no-sandbox") {
+            (arg == "--no-sandbox" ? o.sandbox : o.http.access_log) = false;
+            continue;
+        }
+        if (arg == "--user") {
+            if (i + 1 == argc || !parse_user(argv[i + 1], o.uid, o.gid))
+                return fail(kExitUsage, "--user needs UID or UID:GID, numbers from 0 to 4294967294");
+            o.drop_user = true;
+            ++i;
             continue;
         }
         if (arg == "--root" || arg == "--log") {
@@ -171,7 +217,8 @@ int parse_args(int argc, char** argv, Options& o) {
             else return fail(kExitUsage, "WORKERS must be a number from 1 to 256, not '", arg, "'");
             break;
         case 1:
-            if (!net::parse_ipv4(arg, o.ip)) return fail(kExitUsage, "IP must be an IPv4 address like 127.0.0.1, not '", arg, "'");
+            if (sys::sockaddr_any a; !net::socket_address(arg, 0, a))
+                return fail(kExitUsage, "IP must be an IPv4 or IPv6 address like 127.0.0.1 or ::1, not '", arg, "'");
             o.ip_text = arg;
             break;
         case 2:
@@ -181,8 +228,33 @@ int parse_args(int argc, char** argv, Options& o) {
             return fail(kExitUsage, "unexpected argument '", arg, "'");
         }
     }
-    if (positional < 3) return fail(kExitUsage, "missing arguments: WORKERS IP PORT");
+    if (positional == 0) return fail(kExitUsage, "missing arguments: WORKERS IP PORT");
+    if (positional == 2) return fail(kExitUsage, "missing argument: PORT");
     return -1;
+}
+
+// Socket activation (sd_listen_fds(3)): the first socket systemd passed when LISTEN_PID names
+// this process; 0 when none was passed; -errno when the one passed cannot be served.
+int inherited_listener() {
+    std::int64_t pid, count;
+    if (!parse_number(rt::getenv("LISTEN_PID"), 1, 1 << 22, pid) || pid != sys::getpid()) return 0;
+    if (!parse_number(rt::getenv("LISTEN_FDS"), 1, 1 << 16, count)) return 0;
+    if (const int r = net::adopt_listener(kFirstInheritedFd); r < 0) return r;
+    return kFirstInheritedFd;
+}
+
+// --user: gives up root for good, before any other thread or any client exists (credentials
+// belong to a thread, and the workers inherit these). Each step is checked, then the result is
+// read back, and regaining root must fail.
+int drop_privileges(unsigned uid, unsigned gid) {
+    if (const int r = sys::setgroups(0, nullptr); r < 0) return r;
+    if (const int r = sys::setresgid(gid, gid, gid); r < 0) return r;
+    if (const int r = sys::setresuid(uid, uid, uid); r < 0) return r;
+    unsigned real, effective, saved;
+    if (sys::getresuid(&real, &effective, &saved) < 0 || real != uid || effective != uid || saved != uid) return -sys::EPERM;
+    if (sys::getresgid(&real, &effective, &saved) < 0 || real != gid || effective != gid || saved != gid) return -sys::EPERM;
+    if (uid != 0 && sys::setresuid(0, 0, 0) == 0) return -sys::EPERM;
+    return 0;
 }
 
 // The server may hold many sockets: take the whole open-file allowance the hard limit permits.
@@ -260,11 +332,29 @@ int main(int argc, char** argv) {
     const sys::kernel_sigaction ignore{sys::SIG_IGN, 0, nullptr, 0};
     sys::rt_sigaction(sys::SIGPIPE, &ignore, nullptr);
 
-    const int listen_fd = net::listen_tcp(o.ip, o.port, kListenBacklog);
-    if (listen_fd < 0) {
-        rt::FixedWriter<32> port;
-        port.put(':').put_uint(o.port);
-        return fail(kExitFailure, "cannot listen on ", o.ip_text, port.view(), listen_fd);
+    int listen_fd = inherited_listener();
+    const bool inherited = listen_fd > 0;
+    if (listen_fd < 0) return fail(kExitFailure, "cannot use the socket passed in LISTEN_FDS (fd 3)", "", "", listen_fd);
+    if (!inherited) {
+        if (o.port == 0) return fail(kExitUsage, "missing arguments: IP PORT (no socket was passed in LISTEN_FDS)");
+        sys::sockaddr_any addr;
+        net::socket_address(o.ip_text, o.port, addr);
+        listen_fd = net::listen_tcp(addr, kListenBacklog);
+        if (listen_fd < 0) {
+            rt::FixedWriter<32> port;
+            port.put(" port ").put_uint(o.port);
+            return fail(kExitFailure, "cannot listen on ", o.ip_text, port.view(), listen_fd);
+        }
+    }
+    sys::sockaddr_any bound{};  // for the log: the address and port actually listened on
+    unsigned bound_len = sizeof bound;
+    sys::getsockname(listen_fd, &bound, &bound_len);
+    if (o.drop_user) {
+        if (const int r = drop_privileges(o.uid, o.gid); r < 0) {
+            rt::FixedWriter<64> ids;
+            ids.put_uint(o.uid).put(':').put_uint(o.gid);
+            return fail(kExitFailure, "cannot drop privileges to ", ids.view(), "", r);
+        }
     }
 
     o.http.root_fd = root_fd;
@@ -276,11 +366,19 @@ int main(int argc, char** argv) {
     if (const int r = ex::start_workers(o.workers, http::on_connection, http::file_cache_end_turn, &workers); r < 0)
         return fail(kExitFailure, "cannot start the workers", "", "", r);
 
+    const int pid = sys::getpid();
+    if (o.sandbox) {
+        if (const int r = rt::sandbox_install(); r < 0)
+            return fail(kExitFailure, "cannot install the seccomp sandbox (--no-sandbox runs without it)", "", "", r);
+    }
     {
         rt::clock_refresh();
         rt::LogLine line("start");
-        line.put(" workers=").put_int(o.workers).put(" listen=").put(o.ip_text).put(':').put_uint(o.port);
-        line.put(" root=").put(o.root).put(" pid=").put_int(sys::getpid());
+        line.put(" workers=").put_int(o.workers).put(" listen=");
+        net::put_peer(line, bound);
+        if (inherited) line.put(" inherited-fd=").put_int(listen_fd);
+        line.put(" root=").put(o.root).put(" pid=").put_int(pid).put(" sandbox=").put(o.sandbox ? "seccomp" : "off");
+        if (o.drop_user) line.put(" user=").put_uint(o.uid).put(':').put_uint(o.gid);
     }
     rt::Inbox* inboxes[ex::kMaxWorkers];
     for (int i = 0; i < o.workers; ++i) inboxes[i] = &workers[i].inbox;

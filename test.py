@@ -1171,7 +1171,7 @@ def test_log_file(server):
             rf'in=(\d+) out=(\d+)')
     patterns["start"] = re.compile(
         rf"{ISO_TS} start workers={W} listen=127\.0\.0\.1:{server.port} root=(\S+) "
-        rf"pid={server.pid}")
+        rf"pid={server.pid} sandbox=seccomp")
 
     deadline = time.monotonic() + 2.0
     while True:

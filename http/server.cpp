@@ -56,8 +56,7 @@ void put_head_start(rt::Writer& w, int status) {
 void log_access(const Connection& conn, const Request* req, int status, std::uint64_t body_bytes) {
     if (!settings.access_log) return;
     rt::LogLine line("");
-    if (conn.peer.family == sys::AF_INET) net::put_ipv4(line, conn.peer.v4.addr);
-    else line.put('-');
+    net::put_peer_address(line, conn.peer);
     line.put(" - - [");
     put_clf_time(line, rt::thread_clock().wall_seconds);
     line.put("] \"");

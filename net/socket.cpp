@@ -7,20 +7,42 @@
 
 namespace net {
 
-int listen_tcp(const std::uint8_t addr[4], std::uint16_t port, int backlog) {
-    const int fd = sys::socket(sys::AF_INET, sys::SOCK_STREAM | sys::SOCK_NONBLOCK | sys::SOCK_CLOEXEC, 0);
-    if (fd < 0) return fd;
+namespace {
+std::uint16_t swap16(std::uint16_t v) { return static_cast<std::uint16_t>(v << 8 | v >> 8); }
+
+// Accepted sockets inherit TCP_NODELAY on Linux: set once on the listener, not once per
+// connection. Responses leave in whole writes (MSG_MORE joins a head to its sendfile body), so
+// Nagle's delay would only ever hold back the last segment of a response.
+void set_nodelay(int fd) {
     const int one = 1;
-    sys::setsockopt(fd, sys::SOL_SOCKET, sys::SO_REUSEADDR, &one, sizeof one);
-    // Accepted sockets inherit TCP_NODELAY on Linux: set once here, not once per connection.
-    // Responses leave in whole writes (MSG_MORE joins a head to its sendfile body), so Nagle's
-    // delay would only ever hold back the last segment of a response.
     sys::setsockopt(fd, sys::IPPROTO_TCP, sys::TCP_NODELAY, &one, sizeof one);
-    sys::sockaddr_in sa{};
-    sa.family = sys::AF_INET;
-    sa.port = static_cast<std::uint16_t>(port << 8 | port >> 8);
-    for (int i = 0; i < 4; ++i) sa.addr[i] = addr[i];
-    int r = sys::bind(fd, &sa, sizeof sa);
+}
+}  // namespace
+
+bool socket_address(std::string_view ip, std::uint16_t port, sys::sockaddr_any& out) {
+    out = {};
+    if (parse_ipv4(ip, out.v4.addr)) {
+        out.v4.family = sys::AF_INET;
+        out.v4.port = swap16(port);
+        return true;
+    }
+    if (parse_ipv6(ip, out.v6.addr)) {
+        out.v6.family = sys::AF_INET6;
+        out.v6.port = swap16(port);
+        return true;
+    }
+    return false;
+}
+
+int listen_tcp(const sys::sockaddr_any& addr, int backlog) {
+    const int fd = sys::socket(addr.family, sys::SOCK_STREAM | sys::SOCK_NONBLOCK | sys::SOCK_CLOEXEC, 0);
+    if (fd < 0) return fd;
+    const int one = 1, zero = 0;
+    sys::setsockopt(fd, sys::SOL_SOCKET, sys::SO_REUSEADDR, &one, sizeof one);
+    // Dual stack whatever net.ipv6.bindv6only says: "::" means IPv4 clients too.
+    if (addr.family == sys::AF_INET6) sys::setsockopt(fd, sys::IPPROTO_IPV6, sys::IPV6_V6ONLY, &zero, sizeof zero);
+    set_nodelay(fd);
+    int r = sys::bind(fd, &addr, addr.family == sys::AF_INET ? sizeof addr.v4 : sizeof addr.v6);
     if (r == 0) r = sys::listen(fd, backlog);
     if (r < 0) {
         sys::close(fd);
@@ -29,13 +51,33 @@ int listen_tcp(const std::uint8_t addr[4], std::uint16_t port, int backlog) {
     return fd;
 }
 
+int adopt_listener(int fd) {
+    int listening = 0;
+    unsigned len = sizeof listening;
+    if (const int r = sys::getsockopt(fd, sys::SOL_SOCKET, sys::SO_ACCEPTCONN, &listening, &len); r < 0) return r;
+    if (!listening) return -sys::EINVAL;
+    const int flags = sys::fcntl(fd, sys::F_GETFL, 0);
+    if (flags < 0) return flags;
+    if (const int r = sys::fcntl(fd, sys::F_SETFL, flags | sys::O_NONBLOCK); r < 0) return r;
+    sys::fcntl(fd, sys::F_SETFD, sys::FD_CLOEXEC);
+    set_nodelay(fd);
+    return 0;
+}
+
+void put_peer_address(rt::Writer& w, const sys::sockaddr_any& peer) {
+    if (peer.family == sys::AF_INET) put_ipv4(w, peer.v4.addr);
+    else if (peer.family == sys::AF_INET6) put_ipv6(w, peer.v6.addr);
+    else w.put('-');
+}
+
 void put_peer(rt::Writer& w, const sys::sockaddr_any& peer) {
-    if (peer.family != sys::AF_INET) {
-        w.put('-');
-        return;
-    }
-    put_ipv4(w, peer.v4.addr);
-    w.put(':').put_uint(static_cast<std::uint16_t>(peer.v4.port << 8 | peer.v4.port >> 8));
+    // An IPv4-mapped peer prints as IPv4 (see put_ipv6), so it takes IPv4's form here too.
+    const bool bracket = peer.family == sys::AF_INET6 && !is_ipv4_mapped(peer.v6.addr);
+    if (bracket) w.put('[');
+    put_peer_address(w, peer);
+    if (bracket) w.put(']');
+    if (peer.family == sys::AF_INET) w.put(':').put_uint(swap16(peer.v4.port));
+    if (peer.family == sys::AF_INET6) w.put(':').put_uint(swap16(peer.v6.port));
 }
 
 ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle) {

@@ -7,6 +7,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "executor/task.h"
 #include "executor/worker.h"
@@ -15,11 +16,21 @@
 
 namespace net {
 
-// Opens a listening TCP socket on addr:port (SO_REUSEADDR, backlog `backlog`). Returns the fd
-// or -errno.
-int listen_tcp(const std::uint8_t addr[4], std::uint16_t port, int backlog);
+// The socket address for IP text (IPv4 or IPv6, see net/address.h) and a port; false if the
+// text is neither.
+bool socket_address(std::string_view ip, std::uint16_t port, sys::sockaddr_any& out);
 
-// "a.b.c.d:port" for a peer address.
+// Opens a listening TCP socket (SO_REUSEADDR, non-blocking, backlog `backlog`). An IPv6 socket
+// takes IPv4 clients too, so "::" is every address of both families. Returns the fd or -errno.
+int listen_tcp(const sys::sockaddr_any& addr, int backlog);
+
+// Readies an inherited listening socket (socket activation): non-blocking, TCP_NODELAY.
+// -ENOTSOCK (or another -errno) if `fd` is not a listening TCP socket.
+int adopt_listener(int fd);
+
+// A peer's address, "a.b.c.d" or an IPv6 address in its canonical form ("-" if neither).
+void put_peer_address(rt::Writer& w, const sys::sockaddr_any& peer);
+// The address and port, "a.b.c.d:port" or "[v6]:port".
 void put_peer(rt::Writer& w, const sys::sockaddr_any& peer);
 
 // Suspends until `fd` has `events` or the deadline passes: 0 or -ETIMEDOUT (-ENOMEM if the

@@ -22,6 +22,15 @@ std::size_t tls_area_size() {
     return align_up(tls_template.memsz, tls_template.align) + tls_template.align + kTcbSize;
 }
 
+std::string_view getenv(std::string_view name) {
+    for (char** p = environ; p && *p; ++p) {
+        const std::string_view entry = *p;
+        if (entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=')
+            return entry.substr(name.size() + 1);
+    }
+    return {};
+}
+
 void* tls_setup(void* area) {
     const std::size_t block = align_up(tls_template.memsz, tls_template.align);
     auto tp = align_up(reinterpret_cast<std::uintptr_t>(area) + block, tls_template.align);

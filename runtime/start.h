@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 namespace rt {
 
@@ -15,6 +16,9 @@ struct TlsTemplate {
 };
 extern TlsTemplate tls_template;
 extern char** environ;
+
+// The value of environment variable `name`; a view with a null data() if it is not set.
+std::string_view getenv(std::string_view name);
 
 // Bytes a thread needs for its TLS block and thread control block.
 std::size_t tls_area_size();

@@ -14,9 +14,11 @@ namespace nr {
 inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprotect = 10, pread64 = 17,
                       munmap = 11, rt_sigaction = 13, rt_sigprocmask = 14, writev = 20, nanosleep = 35, getpid = 39,
                       sendfile = 40, socket = 41, sendto = 44, recvfrom = 45, sendmsg = 46, shutdown = 48,
-                      bind = 49, listen = 50, setsockopt = 54, clone = 56, exit = 60,
+                      bind = 49, listen = 50, getsockname = 51, setsockopt = 54, getsockopt = 55, clone = 56, exit = 60, fcntl = 72,
                       arch_prctl = 158, futex = 202, clock_gettime = 228, exit_group = 231,
                       openat = 257, ppoll = 271, accept4 = 288, signalfd4 = 289, eventfd2 = 290, dup3 = 292, prlimit64 = 302,
+                      rt_sigreturn = 15, prctl = 157, restart_syscall = 219, seccomp = 317,
+                      setgroups = 116, setresuid = 117, getresuid = 118, setresgid = 119, getresgid = 120,
                       openat2 = 437;
 }
 
@@ -24,7 +26,7 @@ inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprot
 inline constexpr int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, ENOMEM = 12,
                      EACCES = 13, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
                      EMFILE = 24, ENOSPC = 28, EPIPE = 32, ENAMETOOLONG = 36, ELOOP = 40,
-                     EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
+                     ENOTSOCK = 88, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
                      ENOBUFS = 105, ETIMEDOUT = 110, EXDEV = 18, ECANCELED = 125;
 
 // open(2)
@@ -32,6 +34,7 @@ inline constexpr int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0100, O_APPEND = 0200
                      O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000,
                      O_CLOEXEC = 02000000, O_PATH = 010000000;
 inline constexpr int AT_FDCWD = -100;
+inline constexpr int F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1;
 inline constexpr std::uint64_t RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_BENEATH = 0x08;
 struct open_how {
     std::uint64_t flags, mode, resolve;
@@ -69,7 +72,8 @@ inline constexpr int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
 // sockets
 inline constexpr int AF_INET = 2, AF_INET6 = 10;
 inline constexpr int SOCK_STREAM = 1, SOCK_NONBLOCK = 04000, SOCK_CLOEXEC = 02000000;
-inline constexpr int SOL_SOCKET = 1, SO_REUSEADDR = 2, IPPROTO_TCP = 6, TCP_NODELAY = 1;
+inline constexpr int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_ACCEPTCONN = 30, IPPROTO_TCP = 6, TCP_NODELAY = 1,
+                     IPPROTO_IPV6 = 41, IPV6_V6ONLY = 26;
 inline constexpr int MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MSG_MORE = 0x8000, SHUT_WR = 1;
 struct sockaddr_in {
     std::uint16_t family, port;  // port in network byte order
@@ -96,7 +100,7 @@ struct pollfd {
 inline constexpr short POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 
 // mmap(2)
-inline constexpr int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
+inline constexpr int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
 inline constexpr int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000,
                      MAP_STACK = 0x20000;
 
@@ -130,6 +134,14 @@ struct kernel_sigaction {
     std::uint64_t mask;
 };
 inline void (*const SIG_IGN)(int) = reinterpret_cast<void (*)(int)>(1);
+
+// seccomp(2), prctl(2)
+inline constexpr int PR_SET_NO_NEW_PRIVS = 38;
+inline constexpr unsigned SECCOMP_SET_MODE_FILTER = 1, SECCOMP_FILTER_FLAG_TSYNC = 1;
+struct sock_fprog {
+    unsigned short len;
+    const void* filter;  // struct sock_filter[len]
+};
 
 // auxv / ELF
 inline constexpr unsigned long AT_NULL = 0, AT_PHDR = 3, AT_PHNUM = 5;

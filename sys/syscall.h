@@ -106,6 +106,14 @@ inline int socket(int domain, int type, int protocol) { return (int)syscall3(nr:
 inline int setsockopt(int fd, int level, int name, const void* val, unsigned len) {
     return (int)syscall5(nr::setsockopt, fd, level, name, L(val), len);
 }
+// int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen);
+inline int getsockopt(int fd, int level, int name, void* val, unsigned* len) {
+    return (int)syscall5(nr::getsockopt, fd, level, name, L(val), L(len));
+}
+// int getsockname(int fd, struct sockaddr *addr, socklen_t *addrlen);
+inline int getsockname(int fd, void* addr, unsigned* len) { return (int)syscall3(nr::getsockname, fd, L(addr), L(len)); }
+// int fcntl(int fd, int cmd, long arg);
+inline int fcntl(int fd, int cmd, long arg) { return (int)syscall3(nr::fcntl, fd, cmd, arg); }
 // int bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
 inline int bind(int fd, const void* addr, unsigned len) { return (int)syscall3(nr::bind, fd, L(addr), len); }
 // int listen(int fd, int backlog);
@@ -156,6 +164,17 @@ inline int rt_sigaction(int sig, const kernel_sigaction* act, kernel_sigaction* 
 // int arch_prctl(int code, unsigned long addr);
 inline int arch_prctl(int code, unsigned long addr) { return (int)syscall2(nr::arch_prctl, code, L(addr)); }
 // pid_t getpid(void);
+// int prctl(int option, unsigned long arg2, ...);
+inline int prctl(int option, unsigned long arg) { return (int)syscall5(nr::prctl, option, L(arg), 0, 0, 0); }
+// int seccomp(unsigned int operation, unsigned int flags, void *args);
+inline long seccomp(unsigned op, unsigned flags, const sock_fprog* prog) { return syscall3(nr::seccomp, op, flags, L(prog)); }
+// Credentials, set on the calling thread only (the kernel's view; libc broadcasts to all threads).
+inline int setgroups(int n, const unsigned* groups) { return (int)syscall2(nr::setgroups, n, L(groups)); }
+inline int setresuid(unsigned r, unsigned e, unsigned s) { return (int)syscall3(nr::setresuid, r, e, s); }
+inline int setresgid(unsigned r, unsigned e, unsigned s) { return (int)syscall3(nr::setresgid, r, e, s); }
+inline int getresuid(unsigned* r, unsigned* e, unsigned* s) { return (int)syscall3(nr::getresuid, L(r), L(e), L(s)); }
+inline int getresgid(unsigned* r, unsigned* e, unsigned* s) { return (int)syscall3(nr::getresgid, L(r), L(e), L(s)); }
+
 inline int getpid() { return (int)syscall0(nr::getpid); }
 // int futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout, ...);
 inline int futex_wait(const volatile int* addr, int expected) {

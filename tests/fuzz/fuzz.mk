@@ -5,6 +5,9 @@
 #                     FUZZ_JOBS (nproc) at a time, from a scratch copy of its seed corpus
 #   make fuzz-smoke   replay the committed corpora (-runs=0), then fuzz each for
 #                     FUZZ_SMOKE_SECONDS (5): what `make test` runs
+#   make fuzz-long    replay, then fuzz each for FUZZ_LONG_SECONDS (600): the run to do after
+#                     changing a parser. A finding is fixed, then its input is copied into
+#                     tests/fuzz/corpus/<target>/ so every later `make test` replays it.
 #   make fuzz-build   only build
 #
 # Crashes are saved as build/fuzz/artifacts/<target>-crash-<sha1>; reproduce one with
@@ -18,6 +21,7 @@ BUILD              ?= build
 FUZZCXX            ?= clang++
 FUZZ_SECONDS       ?= 10
 FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_LONG_SECONDS  ?= 600
 FUZZ_JOBS          ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_DIR           := tests/fuzz
 FUZZ_BUILD         := $(BUILD)/fuzz
@@ -61,7 +65,7 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_LINK_RULE,$(t))))
 # "target:max_len" pairs for the runner.
 FUZZ_RUN_LIST = $(foreach t,$(FUZZ_TARGETS),$(t):$($(t)_MAXLEN))
 
-.PHONY: fuzz fuzz-smoke fuzz-build
+.PHONY: fuzz fuzz-smoke fuzz-long fuzz-build
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -70,6 +74,9 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
 	@$(FUZZ_DIR)/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_JOBS) $(FUZZ_BUILD) $(FUZZ_RUN_LIST)
+
+fuzz-long: $(FUZZ_BINS)
+	@$(FUZZ_DIR)/run.sh smoke $(FUZZ_LONG_SECONDS) $(FUZZ_JOBS) $(FUZZ_BUILD) $(FUZZ_RUN_LIST)
 
 -include $(FUZZ_OBJS:.o=.d)
 

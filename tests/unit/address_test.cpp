@@ -1,6 +1,9 @@
-// address_test.cpp: net::parse_ipv4, net::put_ipv4 and net::parse_port (net/address.h) — strict
-// dotted-quad IPv4 and decimal ports, both ways.
+// address_test.cpp: net::parse_ipv4/put_ipv4, net::parse_ipv6/put_ipv6 and net::parse_port
+// (net/address.h), both ways. The C library's inet_pton/inet_ntop are the reference for IPv6.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include <cstdint>
 #include <string>
@@ -120,6 +123,118 @@ TEST(ParsePort, Edges) {
         EXPECT_EQ(net::parse_port(c.text, port), c.ok) << c.text;
         EXPECT_EQ(port, c.ok ? c.port : 4242) << c.text;
     }
+}
+
+std::string put6(const std::uint8_t a[16]) {
+    rt::FixedWriter<64> w;
+    net::put_ipv6(w, a);
+    return std::string(w.view());
+}
+
+std::string bytes_text(const std::uint8_t a[16]) {
+    char buf[INET6_ADDRSTRLEN];
+    return inet_ntop(AF_INET6, a, buf, sizeof buf);
+}
+
+// The forms an operator types, and what they mean.
+TEST(ParseIpv6, Accepts) {
+    struct Case {
+        const char* text;
+        const char* canonical;  // put_ipv6 of the result
+    };
+    const Case cases[] = {
+        {"::", "::"},
+        {"::1", "::1"},
+        {"[::1]", "::1"},
+        {"[::]", "::"},
+        {"1::", "1::"},
+        {"fe80::1", "fe80::1"},
+        {"FE80::ABCD", "fe80::abcd"},
+        {"2001:db8::8:800:200c:417a", "2001:db8::8:800:200c:417a"},
+        {"2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"},
+        {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},        // the first of two equal runs
+        {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},     // a lone zero group stays "0"
+        {"1:2:3:4:5:6:7::", "1:2:3:4:5:6:7:0"},
+        {"::2:3:4:5:6:7:8", "0:2:3:4:5:6:7:8"},
+        {"0:0:0:0:0:0:0:0", "::"},
+        {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+        {"::ffff:127.0.0.1", "127.0.0.1"},                    // IPv4-mapped: written as IPv4
+        {"::FFFF:10.1.2.3", "10.1.2.3"},
+        {"::1.2.3.4", "::102:304"},                           // IPv4-compatible (deprecated): hex
+        {"1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"},
+        {"64:ff9b::192.0.2.33", "64:ff9b::c000:221"},
+    };
+    for (const Case& c : cases) {
+        std::uint8_t out[16], ref[16];
+        ASSERT_TRUE(net::parse_ipv6(c.text, out)) << c.text;
+        std::string plain(c.text);
+        if (plain.front() == '[') plain = plain.substr(1, plain.size() - 2);
+        ASSERT_EQ(inet_pton(AF_INET6, plain.c_str(), ref), 1) << c.text;
+        EXPECT_EQ(bytes_text(out), bytes_text(ref)) << c.text;
+        EXPECT_EQ(put6(out), c.canonical) << c.text;
+    }
+}
+
+TEST(ParseIpv6, Rejects) {
+    using namespace std::string_view_literals;
+    const std::string_view cases[] = {
+        "", ":", ":::", "::::", "1:::2", "1::2::3", ":1", "1:", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "12345::", "g::", "::-1", "1 ::", ":: ", "::1\n",
+        "fe80::1%eth0", "fe80::1%1", "[::1", "::1]", "[[::1]]", "[]", "::1.2.3", "::1.2.3.256",
+        "::01.2.3.4", "1.2.3.4", "1.2.3.4::", "::1.2.3.4:5", "1:2:3:4:5:6:7:1.2.3.4", "::ffff:1.2.3.4.5",
+        "0x1::", "::+1", "1::2\0"sv, "localhost",
+    };
+    for (std::string_view t : cases) {
+        std::uint8_t out[16];
+        EXPECT_FALSE(net::parse_ipv6(t, out)) << testing::PrintToString(std::string(t));
+    }
+}
+
+// Against the C library over random addresses with long and short zero runs: put_ipv6 writes
+// what inet_ntop writes (RFC 5952; the one difference is IPv4-mapped addresses, written as
+// IPv4 here), and parse_ipv6 reads it back.
+TEST(ParseIpv6, MatchesInetNtopAndRoundTrips) {
+    std::mt19937 rng(6);
+    for (int n = 0; n < 20000; ++n) {
+        std::uint8_t a[16];
+        for (int g = 0; g < 8; ++g) {
+            const unsigned pick = rng() % 4;
+            const unsigned v = pick == 0 ? 0 : pick == 1 ? rng() % 16 : rng() & 0xffff;
+            a[2 * g] = static_cast<std::uint8_t>(v >> 8), a[2 * g + 1] = static_cast<std::uint8_t>(v);
+        }
+        const std::string text = put6(a);
+        std::string expect = bytes_text(a);
+        if (expect.starts_with("::ffff:") && expect.find('.') != std::string::npos) expect = expect.substr(7);
+        // inet_ntop also writes ::a.b.c.d for IPv4-compatible addresses; RFC 5952 §5 prefers hex.
+        const bool compat = expect.starts_with("::") && expect.find('.') != std::string::npos;
+        if (!compat) {
+            EXPECT_EQ(text, expect);
+        }
+        std::uint8_t back[16];
+        if (text.find('.') != std::string::npos) continue;  // the mapped form is IPv4 text now
+        ASSERT_TRUE(net::parse_ipv6(text, back)) << text;
+        EXPECT_EQ(bytes_text(back), bytes_text(a)) << text;
+    }
+}
+
+// Random strings over the IPv6 alphabet: parse_ipv6 agrees with inet_pton on every one.
+TEST(ParseIpv6, AgreesWithInetPton) {
+    std::mt19937 rng(7);
+    const char alphabet[] = "0123456789abcdefABCDEF:::::....";
+    int accepted = 0;
+    for (int n = 0; n < 200000; ++n) {
+        std::string t;
+        const int len = static_cast<int>(rng() % 24);
+        for (int i = 0; i < len; ++i) t += alphabet[rng() % (sizeof alphabet - 1)];
+        std::uint8_t ours[16], ref[16];
+        const bool ok = net::parse_ipv6(t, ours);
+        ASSERT_EQ(ok, inet_pton(AF_INET6, t.c_str(), ref) == 1) << t;
+        if (ok) {
+            ++accepted;
+            ASSERT_EQ(bytes_text(ours), bytes_text(ref)) << t;
+        }
+    }
+    EXPECT_GT(accepted, 100);  // the alphabet does produce valid addresses
 }
 
 }  // namespace
