@@ -385,7 +385,7 @@ int main(int argc, char** argv) {
     for (;;) {
         const int r = rt::run_acceptor(listen_fd, signal_fd, inboxes, o.workers);
         if (r < 0) {
-            rt::LogLine("error").put("acceptor stopped (errno ").put_int(-r).put(')');
+            rt::LogLine("error").put(" acceptor stopped (errno ").put_int(-r).put(')');
             return kExitFailure;
         }
         if (const int signo = take_signal(signal_fd))

@@ -16,6 +16,7 @@ a test is reported as an error at teardown.
 
 import base64
 import collections
+import ctypes
 import concurrent.futures
 import datetime
 import email.utils
@@ -28,10 +29,12 @@ import re
 import resource
 import select
 import selectors
+import shutil
 import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import zlib
@@ -220,7 +223,7 @@ def require_binary():
 
 class ServerProcess:
     def __init__(self, workers, root, log_path, workdir, port=None, extra_args=(),
-                 nofile_soft=None):
+                 nofile_soft=None, nofile_hard=None):
         require_binary()
         self.workers = workers
         self.root = Path(root)
@@ -238,9 +241,15 @@ class ServerProcess:
             # Start the child with a low soft limit so that raising it is observable.
             old = resource.getrlimit(resource.RLIMIT_NOFILE)
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile_soft, old[1]))
+        preexec = None
+        if nofile_hard is not None:
+            # Soft and hard limit in the child only (a lowered hard limit cannot be raised again).
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile_hard, nofile_hard))
         try:
             self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self._out,
-                                         stderr=self._err, cwd=str(self.workdir))
+                                         stderr=self._err, cwd=str(self.workdir),
+                                         preexec_fn=preexec)
         finally:
             if old is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, old)
@@ -4123,3 +4132,824 @@ def test_sighup_with_log_to_stderr_is_harmless(request, www, tmp_path):
     assert re.search(r'"GET /notes\.txt\?id=after-hup HTTP/1\.1" 200 ', err), err[-2000:]
     assert re.search(rf"^{ISO_TS} stop drained$", err, re.M), err[-2000:]
     assert not (tmp_path / "-").exists(), "SIGHUP with --log - created a file named '-'"
+
+
+# --------------------------------------------------------------------------
+# 32. Faults: descriptors run out, slowloris, clients that vanish
+# --------------------------------------------------------------------------
+
+FAULT_NOFILE = 64  # the server's soft and hard RLIMIT_NOFILE in the fd-exhaustion tests
+FD_ERROR = "acceptor: out of file descriptors"
+
+
+def cpu_ticks(pid):
+    """utime + stime of the whole process, in clock ticks (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def connect_many(port, n, deadline, **kw):
+    """n blocking connections (each with a timeout), opened one after another."""
+    socks = []
+    try:
+        for i in range(n):
+            assert time.monotonic() < deadline, f"only {i} of {n} connections opened in time"
+            socks.append(socket.create_connection((HOST, port), timeout=SOCK_TIMEOUT, **kw))
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+def exhaust_fds(request, www, tmp_path, clients=100):
+    """A 2-worker server whose soft and hard fd limit is FAULT_NOFILE, and `clients` idle
+    connections to it: it accepts until it has no descriptor left, the rest wait in the listen
+    backlog. Returns (server, its settled fd count before, the client sockets); the sockets are
+    closed at teardown (before the server is stopped)."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, nofile_hard=FAULT_NOFILE)
+    assert _nofile_limits(srv.pid) == (str(FAULT_NOFILE), str(FAULT_NOFILE)), \
+        f"server limits {_nofile_limits(srv.pid)}, expected {FAULT_NOFILE} and {FAULT_NOFILE}"
+    baseline = settled_fd_count(srv)
+    socks = connect_many(srv.port, clients, time.monotonic() + 10)
+    request.addfinalizer(lambda: [s.close() for s in socks])
+    deadline = time.monotonic() + 3.0
+    while fd_count(srv) < FAULT_NOFILE and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fd_count(srv) == FAULT_NOFILE, \
+        f"server has {fd_count(srv)} fds with {clients} clients connected (limit {FAULT_NOFILE})"
+    text = wait_log(srv, re.escape(FD_ERROR), timeout=2.0)
+    assert FD_ERROR in text, f"no `{FD_ERROR}` in the log with every fd in use:\n{text[-2000:]}"
+    return srv, baseline, socks
+
+
+def test_fds_run_out_no_spin_then_served_again(request, www, tmp_path):
+    """Soft = hard RLIMIT_NOFILE 64 and 100 clients: the server takes all it can, then backs
+    off (no busy loop: under 0.5 s of CPU in 2 s, at most ~1 error line per 50 ms) and stays up;
+    once the clients leave, every fd is given back and a new client is served at once."""
+    srv, baseline, socks = exhaust_fds(request, www, tmp_path)
+    tck = os.sysconf("SC_CLK_TCK")
+    lines0 = srv.log_path.read_text("utf-8", "replace").count(FD_ERROR)
+    c0, t0 = cpu_ticks(srv.pid), time.monotonic()
+    time.sleep(2.0)
+    c1, t1 = cpu_ticks(srv.pid), time.monotonic()
+    lines1 = srv.log_path.read_text("utf-8", "replace").count(FD_ERROR)
+    assert srv.alive(), f"server died with its fds exhausted{srv.diagnostics()}"
+    assert fd_count(srv) == FAULT_NOFILE, fd_listing(srv)
+    cpu = (c1 - c0) / tck
+    assert cpu < 0.5, f"server used {cpu:.2f}s of CPU in {t1 - t0:.2f}s with its fds exhausted (spinning?)"
+    assert lines1 - lines0 <= 2 * (t1 - t0) / 0.1, \
+        f"{lines1 - lines0} `{FD_ERROR}` lines in {t1 - t0:.2f}s: accepts not paused ~100 ms"
+
+    for s in socks:
+        s.close()
+    deadline = time.monotonic() + 5.0
+    while True:
+        try:
+            with HttpClient(srv.port, timeout=1.0) as c:
+                check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+            break
+        except (OSError, AssertionError) as e:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not served 5s after the 100 clients left: "
+                                     f"{type(e).__name__}: {e}{srv.diagnostics()}") from None
+            time.sleep(0.1)
+    served_after = time.monotonic() - (deadline - 5.0)
+    assert served_after < 3.0, f"first 200 only {served_after:.2f}s after the clients left"
+    n = wait_fd_count(srv, baseline, timeout=5.0)
+    assert n <= baseline, f"{n} fds 5s after the clients left (baseline {baseline}): {fd_listing(srv)}"
+    assert_healthy(srv.port, "after running out of fds")
+    assert srv.alive()
+
+
+def test_fds_run_out_error_line_format(request, www, tmp_path):
+    srv, _, _ = exhaust_fds(request, www, tmp_path, clients=80)
+    text = srv.log_path.read_text("utf-8", "replace")
+    line = next(ln for ln in text.splitlines() if FD_ERROR in ln)
+    assert re.fullmatch(rf"{ISO_TS} error acceptor: out of file descriptors \(errno 24\), "
+                        rf"pausing accepts", line), f"log line {line!r}"
+
+
+def test_fds_run_out_existing_file_not_404(request, www, tmp_path):
+    """With every fd in use, a request on an accepted connection for a file that exists cannot
+    open it: that is the server's trouble (5xx), not a missing file."""
+    srv, _, socks = exhaust_fds(request, www, tmp_path, clients=80)
+    s = socks[0]  # the first connection is accepted first
+    parser = ResponseParser()
+    parser.expect("GET")
+    s.sendall(build_request("GET", "/notes.txt", srv.port))
+    resp = read_response(s, parser)
+    assert resp.status == 503, f"GET /notes.txt with the fds exhausted: {resp!r} {resp.body[:80]!r}"
+
+
+def test_500_slowloris_connections(request, www, tmp_path):
+    """--header-timeout 2: 500 connections each send part of a head, then a byte a second.
+    Meanwhile fresh connections are answered quickly; each slow one gets 408 and EOF ~2 s after
+    its first byte (the trickle does not renew the timeout)."""
+    N, HEADER_TIMEOUT = 500, 2.0
+    old = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if old[0] != resource.RLIM_INFINITY and old[0] < N + 200:
+        if old[1] != resource.RLIM_INFINITY and old[1] < N + 200:
+            pytest.fail(f"hard RLIMIT_NOFILE {old[1]} is below {N + 200}; cannot open {N} sockets")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (old[1], old[1]))
+        request.addfinalizer(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, old))
+    srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--header-timeout", "2"])
+    baseline = settled_fd_count(srv)
+    head = b"GET /notes.txt HTTP/1.1\r\nHost: slow\r\nX-Slow: "
+    socks = connect_many(srv.port, N, time.monotonic() + 15)
+    first, got, closed, how = [0.0] * N, [bytearray() for _ in range(N)], [None] * N, [None] * N
+    sel = selectors.DefaultSelector()
+    latencies, failures = [], []
+    stop = threading.Event()
+
+    def normal_client():
+        t_end = time.monotonic() + 4.0
+        for i in range(60):  # ~40 at 100 ms intervals; bounded anyway
+            if time.monotonic() >= t_end or stop.is_set():
+                break
+            t0 = time.monotonic()
+            try:
+                with HttpClient(srv.port, timeout=3.0) as c:
+                    check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+                latencies.append(time.monotonic() - t0)
+            except (OSError, AssertionError) as e:
+                failures.append(f"request #{i} at +{t0 - t_start:.2f}s: {type(e).__name__}: {e}")
+            time.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
+
+    def mark_closed(i, now, what):
+        closed[i], how[i] = now, what
+        sel.unregister(socks[i])
+
+    t_start = time.monotonic()
+    client = threading.Thread(target=normal_client, daemon=True)
+    try:
+        for i, s in enumerate(socks):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(head)
+            first[i] = time.monotonic()
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, i)
+        t_start = time.monotonic()
+        client.start()
+        # Trickle at +0.5 s, +1.5 s, ... after the heads: never at the moment the timeout is due.
+        next_trickle = first[0] + 0.5
+        deadline = first[-1] + HEADER_TIMEOUT + 4.0
+        while time.monotonic() < deadline and any(c is None for c in closed):
+            for key, _ in sel.select(0.05):
+                i, now = key.data, time.monotonic()
+                try:
+                    data = socks[i].recv(4096)
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    mark_closed(i, now, "reset")
+                    continue
+                if data:
+                    got[i] += data
+                else:
+                    mark_closed(i, now, "eof")
+            if time.monotonic() >= next_trickle:
+                next_trickle += 1.0
+                for i, s in enumerate(socks):
+                    if closed[i] is None and not got[i]:
+                        try:
+                            s.send(b"a")
+                        except BlockingIOError:
+                            pass
+                        except (BrokenPipeError, ConnectionResetError):
+                            mark_closed(i, time.monotonic(), "reset")
+        client.join(10)  # it stops by itself after ~4 s
+        assert not client.is_alive(), "normal client thread still running"
+    finally:
+        stop.set()
+        sel.close()
+        for s in socks:
+            s.close()
+
+    assert not failures, f"{len(failures)} normal requests failed beside the slow connections; " \
+                         f"first: {failures[0]}{srv.diagnostics()}"
+    assert len(latencies) >= 20, f"only {len(latencies)} normal requests in 4 s"
+    lat = sorted(latencies)
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    assert p99 < 0.5, f"normal request p99 {p99:.3f}s (max {lat[-1]:.3f}s, " \
+                      f"median {lat[len(lat) // 2]:.3f}s) beside {N} slowloris connections"
+
+    late = HEADER_TIMEOUT + 3.0
+    bad_data = [i for i in range(N) if got[i] and not got[i].startswith(b"HTTP/1.1 408 ")]
+    assert not bad_data, f"{len(bad_data)} slow connections got something else than a 408, " \
+                         f"e.g. {bytes(got[bad_data[0]][:120])!r}"
+    in_time = [i for i in range(N) if closed[i] is not None and closed[i] - first[i] <= late]
+    saw_408 = [i for i in range(N) if got[i].startswith(b"HTTP/1.1 408 ")]
+    early = [round(closed[i] - first[i], 2) for i in range(N)
+             if closed[i] is not None and closed[i] - first[i] < HEADER_TIMEOUT - 0.3]
+    assert len(in_time) >= 0.95 * N, \
+        f"only {len(in_time)}/{N} slow connections closed within {late:.0f}s of their first byte " \
+        f"(closed at all: {sum(c is not None for c in closed)}, 408s: {len(saw_408)}, resets: " \
+        f"{how.count('reset')}){srv.diagnostics()}"
+    assert len(saw_408) >= 0.95 * N, f"only {len(saw_408)}/{N} slow connections read a 408"
+    assert not early, f"{len(early)} slow connections closed before the 2 s timeout: {early[:10]}"
+    assert srv.alive()
+    assert_healthy(srv.port, f"after {N} slowloris connections")
+    n = wait_fd_count(srv, baseline, timeout=5.0)
+    assert n <= baseline, f"{n} fds after the slow connections left (baseline {baseline}): {fd_listing(srv)}"
+
+
+def test_vanishing_clients_fd_count_returns_to_baseline(request, tmp_path):
+    """--send-timeout 2. Beside steady normal traffic: 20 clients reset (RST) a 64 MiB download
+    after a few KiB, 20 WebSocket clients announce a 100 KiB message and vanish (FIN or RST)
+    part-way through it, and 5 clients request 64 MiB and never read while holding the
+    connection. The server drops them all (the stalled readers after the send timeout): its fd
+    count returns to the baseline, and it keeps answering."""
+    LARGE = 64 << 20
+    root = make_root(tmp_path, files={"small.txt": b"ok\n"}, sparse={"large.bin": LARGE})
+    srv = _start_fixture_server(request, root, tmp_path, 4, extra_args=["--send-timeout", "2"])
+    baseline = settled_fd_count(srv)
+    rst = struct.pack("ii", 1, 0)
+    latencies, failures = [], []
+    stop = threading.Event()
+
+    def normal_client():
+        for i in range(200):  # every ~100 ms until stopped; bounded anyway
+            if stop.is_set():
+                break
+            t0 = time.monotonic()
+            try:
+                with HttpClient(srv.port, timeout=3.0) as c:
+                    resp = c.request("GET", "/small.txt")
+                assert resp.status == 200 and resp.body == b"ok\n", resp
+                latencies.append(time.monotonic() - t0)
+            except (OSError, AssertionError) as e:
+                failures.append(f"request #{i}: {type(e).__name__}: {e}")
+            stop.wait(max(0.0, 0.1 - (time.monotonic() - t0)))
+
+    def reset_download(i):
+        with socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT) as s:
+            s.sendall(build_request("GET", f"/large.bin?id=rst{i}", srv.port))
+            got = 0
+            while got < 4096 + 300:  # the head and a few KiB of the body
+                data = s.recv(65536)
+                assert data, f"download #{i} closed after {got} bytes"
+                got += len(data)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, rst)
+
+    def vanish_mid_message(i):
+        ws = WsClient(srv.port, target=f"/ws?id=vanish{i}")
+        try:
+            ws.echo(OP_TEXT, b"before")
+            frame = encode_frame(OP_BINARY, binary_payload(100 * 1024, seed=i))
+            ws.send_raw(frame[:14 + 1024 * (i % 10)])  # the 14-byte header and 0-9 KiB of 100 KiB
+            time.sleep(0.05)
+            if i % 2:
+                ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, rst)
+        finally:
+            ws.abort()
+
+    client = threading.Thread(target=normal_client, daemon=True)
+    client.start()
+    stalled = []
+    try:
+        run_parallel(20, reset_download, timeout=20)
+        run_parallel(20, vanish_mid_message, timeout=20)
+        for i in range(5):
+            s = small_rcvbuf_socket(srv.port)
+            stalled.append(s)
+            s.sendall(build_request("GET", f"/large.bin?id=stall{i}", srv.port))
+        t_stall = time.monotonic()
+        deadline = t_stall + 2.0
+        while fd_count(srv) < baseline + 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fd_count(srv) >= baseline + 5, \
+            f"the 5 stalled downloads never showed up in the server's fds: {fd_listing(srv)}"
+        n = wait_fd_count(srv, baseline, timeout=10.0)
+        dropped = time.monotonic() - t_stall
+        assert n <= baseline, f"{n} fds 10s after the faults (baseline {baseline}), the stalled " \
+                              f"readers still connected: {fd_listing(srv)}{srv.diagnostics()}"
+        assert dropped >= 1.5, f"stalled readers dropped after {dropped:.2f}s; send timeout is 2 s"
+        stop.set()
+        client.join(10)
+        assert not client.is_alive(), "normal client thread still running"
+        # each stalled reader gets what was queued, then the end, well short of 64 MiB
+        for i, s in enumerate(stalled):
+            s.settimeout(5.0)
+            got = 0
+            try:
+                while True:
+                    data = s.recv(1 << 20)
+                    if not data:
+                        break
+                    got += len(data)
+            except ConnectionResetError:
+                pass
+            assert got < LARGE, f"stalled reader #{i} got all 64 MiB although dropped"
+    finally:
+        stop.set()
+        for s in stalled:
+            s.close()
+
+    assert not failures, f"{len(failures)} normal requests failed beside the faults; " \
+                         f"first: {failures[0]}{srv.diagnostics()}"
+    assert len(latencies) >= 15, f"only {len(latencies)} normal requests were made"
+    assert max(latencies) < 1.0, f"slowest normal request {max(latencies):.3f}s"
+    assert srv.alive(), f"server died{srv.diagnostics()}"
+    with HttpClient(srv.port) as c:
+        resp = c.request("GET", "/small.txt")
+        assert resp.status == 200 and resp.body == b"ok\n", resp
+    n = wait_fd_count(srv, baseline, timeout=2.0)
+    assert n <= baseline, f"{n} fds at the end (baseline {baseline}): {fd_listing(srv)}"
+    vanished = re.compile(r"^\S+ ws-close client=\S+ worker=\d+ code=1006 ", re.M)
+    deadline = time.monotonic() + 2.0
+    while len(vanished.findall(text := srv.log_path.read_text("utf-8", "replace"))) < 20 \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(vanished.findall(text)) == 20, \
+        f"expected 20 `ws-close ... code=1006` events for the vanished WebSocket clients:\n" \
+        f"{chr(10).join(ln for ln in text.splitlines() if ' ws-' in ln)[-3000:]}"
+
+
+# --------------------------------------------------------------------------
+# 33. Operations: IPv6, socket activation, --user, the seccomp sandbox, --version
+# --------------------------------------------------------------------------
+
+class Launched:
+    """A server started from an explicit command line (IPv6 addresses, an inherited socket,
+    another user), stopped by PID at the end of the test."""
+
+    def __init__(self, args, tmp_path, connect, env=None, preexec_fn=None):
+        require_binary()
+        self.log_path = tmp_path / "server.log"
+        self.stderr_path = tmp_path / "server.stderr"
+        self._err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self._err, cwd=str(tmp_path), env=env,
+                                     preexec_fn=preexec_fn, close_fds=preexec_fn is None)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 5
+        while True:
+            if self.proc.poll() is not None:
+                self._err.close()
+                pytest.fail(f"server exited with {self.proc.returncode} at start: {args}"
+                            f"\n{read_tail(self.stderr_path)}")
+            try:
+                socket.create_connection(connect, timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"server not accepting on {connect}: {read_tail(self.stderr_path)}")
+                time.sleep(0.02)
+
+    def log(self):
+        return self.log_path.read_text("utf-8", "replace")
+
+    def wait_log(self, pattern, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log()
+            if re.search(pattern, text, re.M):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not in the log:\n{text[-3000:]}")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._err.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def launch(request, tmp_path):
+    servers = []
+
+    def start(args, connect, **kw):
+        srv = Launched(args, tmp_path, connect, **kw)
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.stop()
+
+
+def server_args(www, tmp_path, *positional, extra=()):
+    return [str(BINARY), *positional, "--root", str(www), "--log", str(tmp_path / "server.log"),
+            *extra]
+
+
+def http_get(family, addr, target="/index.html"):
+    """One GET on a fresh connection of the given family; returns (status, body)."""
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(SOCK_TIMEOUT)
+        s.connect(addr)
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+def free_port6():
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
+def ws_echo_on(family, addr):
+    """A WebSocket handshake and one echo on a fresh connection of `family`."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(SOCK_TIMEOUT)
+        s.connect(addr)
+        s.sendall((f"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        s.sendall(encode_frame(0x1, b"over-v6"))
+        reply = s.recv(64)
+        assert reply == b"\x81\x07over-v6", reply
+        s.sendall(encode_frame(0x8, struct.pack("!H", 1000)))
+        s.recv(64)
+
+
+def test_ipv6_loopback(www, tmp_path, launch):
+    port = free_port6()
+    srv = launch(server_args(www, tmp_path, "2", "::1", str(port)), ("::1", port))
+    assert http_get(socket.AF_INET6, ("::1", port))[0] == 200
+    ws_echo_on(socket.AF_INET6, ("::1", port))
+    # ::1 is IPv6 only: nobody listens on 127.0.0.1 at that port.
+    with pytest.raises(ConnectionRefusedError):
+        http_get(socket.AF_INET, (HOST, port))
+    text = srv.wait_log(r"ws-close client=\[::1\]:\d+ ")
+    assert re.search(rf"^{ISO_TS} start workers=2 listen=\[::1\]:{port} ", text, re.M), text
+    assert re.search(r'^::1 - - \[[^]]+\] "GET /index\.html HTTP/1\.1" 200 ', text, re.M), text
+    assert re.search(r"ws-open client=\[::1\]:\d+ worker=\d+ ", text), text
+
+
+def test_ipv6_brackets_accepted(www, tmp_path, launch):
+    port = free_port6()
+    launch(server_args(www, tmp_path, "1", "[::1]", str(port)), ("::1", port))
+    assert http_get(socket.AF_INET6, ("::1", port))[0] == 200
+
+
+def test_dual_stack_any_address(www, tmp_path, launch):
+    """`::` takes clients of both families; the log names each in its own family's form (an
+    IPv4 client is 127.0.0.1, not ::ffff:127.0.0.1)."""
+    port = free_port()
+    srv = launch(server_args(www, tmp_path, "2", "::", str(port)), (HOST, port))
+    assert http_get(socket.AF_INET, (HOST, port), "/index.html?v4")[0] == 200
+    assert http_get(socket.AF_INET6, ("::1", port), "/index.html?v6")[0] == 200
+    ws_echo_on(socket.AF_INET, (HOST, port))
+    ws_echo_on(socket.AF_INET6, ("::1", port))
+    text = srv.wait_log(r"ws-close client=\[::1\]:\d+ ")
+    srv.wait_log(r"ws-close client=127\.0\.0\.1:\d+ ")
+    assert re.search(rf"^{ISO_TS} start workers=2 listen=\[::\]:{port} ", text, re.M), text
+    assert re.search(r'^127\.0\.0\.1 - - \[[^]]+\] "GET /index\.html\?v4 ', text, re.M), text
+    assert re.search(r'^::1 - - \[[^]]+\] "GET /index\.html\?v6 ', text, re.M), text
+    assert "ffff" not in text, text
+
+
+@pytest.mark.parametrize("ip", ["::1%lo", "fe80::1%1", "1::2::3", "[::1", "::1]", ":::",
+                                "1:2:3:4:5:6:7:8:9", "::ffff:1.2.3.256", "localhost", "::g"])
+def test_bad_ipv6_arguments(www, tmp_path, ip):
+    require_binary()
+    p = subprocess.run(server_args(www, tmp_path, "2", ip, "8080"), capture_output=True, timeout=5)
+    err = p.stderr.decode()
+    assert p.returncode == 2, (p.returncode, err)
+    assert err.startswith("async-nostd: IP must be an IPv4 or IPv6 address") and ip in err, err
+    assert len(err.splitlines()) == 1, err
+
+
+# Socket activation ---------------------------------------------------------
+
+ACTIVATE = 'export LISTEN_PID=$$ LISTEN_FDS=1; exec "$@"'
+
+
+def activated(launch, www, tmp_path, sock, *positional, connect, listen_pid_script=ACTIVATE):
+    """Starts the server as systemd would: the socket as fd 3, LISTEN_PID naming the server.
+    (The fd is put in place by preexec_fn, after which nothing may close it: close_fds is off,
+    and Python's own descriptors are not inherited anyway.)"""
+    fd = sock.fileno()
+    args = ["/bin/sh", "-c", listen_pid_script, "sh",
+            *server_args(www, tmp_path, *positional)]
+    return launch(args, connect, preexec_fn=lambda: os.dup2(fd, 3))
+
+
+def test_socket_activation_ipv4(www, tmp_path, launch):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        sock.listen(64)
+        port = sock.getsockname()[1]
+        srv = activated(launch, www, tmp_path, sock, "2", connect=(HOST, port))
+    # The test's copy is closed: only the server holds the socket now.
+    for i in range(5):
+        assert http_get(socket.AF_INET, (HOST, port), f"/index.html?{i}")[0] == 200
+    ws_echo_on(socket.AF_INET, (HOST, port))
+    text = srv.wait_log(r"ws-close client=127\.0\.0\.1")
+    assert re.search(rf"^{ISO_TS} start workers=2 listen=127\.0\.0\.1:{port} inherited-fd=3 ",
+                     text, re.M), text
+    assert srv.stop() == 0
+    assert re.search(rf"^{ISO_TS} stop drained$", srv.log(), re.M)
+
+
+def test_socket_activation_ipv6_ignores_ip_port(www, tmp_path, launch):
+    """With a socket passed, IP and PORT on the command line are not bound."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+        sock.bind(("::1", 0))
+        sock.listen(64)
+        port = sock.getsockname()[1]
+        other = free_port()
+        srv = activated(launch, www, tmp_path, sock, "1", HOST, str(other), connect=("::1", port))
+    assert http_get(socket.AF_INET6, ("::1", port))[0] == 200
+    with pytest.raises(ConnectionRefusedError):
+        http_get(socket.AF_INET, (HOST, other))
+    assert re.search(rf"listen=\[::1\]:{port} inherited-fd=3 ", srv.log()), srv.log()
+
+
+def test_socket_activation_for_another_process_is_ignored(www, tmp_path):
+    """LISTEN_PID names someone else (a variable inherited by mistake): fd 3 is not touched,
+    and without IP PORT there is nothing to listen on."""
+    require_binary()
+    env = dict(os.environ, LISTEN_PID="1", LISTEN_FDS="1")
+    p = subprocess.run(server_args(www, tmp_path, "2"), env=env, capture_output=True, timeout=5)
+    err = p.stderr.decode()
+    assert p.returncode == 2, (p.returncode, err)
+    assert "missing arguments: IP PORT" in err and len(err.splitlines()) == 1, err
+
+
+def test_socket_activation_with_a_socket_that_does_not_listen(www, tmp_path):
+    require_binary()
+    with open(os.devnull, "rb") as f, socket.socket() as unbound:
+        for fd, why in ((f.fileno(), "not a socket"), (unbound.fileno(), "invalid argument")):
+            args = ["/bin/sh", "-c", ACTIVATE, "sh", *server_args(www, tmp_path, "2")]
+            p = subprocess.run(args, capture_output=True, timeout=5, close_fds=False,
+                               preexec_fn=lambda fd=fd: os.dup2(fd, 3))
+            err = p.stderr.decode()
+            assert p.returncode == 1, (p.returncode, err)
+            assert err.startswith("async-nostd: cannot use the socket passed in LISTEN_FDS") \
+                and why in err, err
+
+
+# --user ----------------------------------------------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs a root test run")
+NOBODY = 65534
+
+
+def thread_ids(pid, field):
+    """The `field` line (Uid, Gid, Groups) of every thread of `pid`."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    out.append(line.split(":", 1)[1].split())
+    return out
+
+
+@needs_root
+@pytest.mark.parametrize("spec,uid,gid", [(f"{NOBODY}:{NOBODY}", NOBODY, NOBODY),
+                                          ("4242:4343", 4242, 4343), ("4242", 4242, 4242)])
+def test_user_drops_root(www, tmp_path, launch, spec, uid, gid):
+    port = free_port()
+    srv = launch(server_args(www, tmp_path, "2", HOST, str(port), extra=("--user", spec)),
+                 (HOST, port))
+    assert http_get(socket.AF_INET, (HOST, port))[0] == 200
+    uids, gids, groups = (thread_ids(srv.pid, f) for f in ("Uid", "Gid", "Groups"))
+    assert len(uids) == 3, uids  # the acceptor and two workers
+    assert all(u == [str(uid)] * 4 for u in uids), uids  # real, effective, saved, filesystem
+    assert all(g == [str(gid)] * 4 for g in gids), gids
+    assert all(g == [] for g in groups), groups
+    assert re.search(rf" start workers=2 listen=127\.0\.0\.1:{port} .* user={uid}:{gid}$",
+                     srv.log(), re.M), srv.log()
+    assert srv.stop() == 0
+
+
+@needs_root
+def test_user_file_permissions_apply(tmp_path, launch):
+    """Files are opened as the new user: one that only root may read is not served."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "public.txt").write_text("everyone\n")
+    (root / "private.txt").write_text("root only\n")
+    os.chmod(root / "private.txt", 0o600)
+    port = free_port()
+    launch([str(BINARY), "2", HOST, str(port), "--root", str(root), "--log",
+            str(tmp_path / "server.log"), "--user", str(NOBODY)], (HOST, port))
+    assert http_get(socket.AF_INET, (HOST, port), "/public.txt") == (200, b"everyone\n")
+    status, body = http_get(socket.AF_INET, (HOST, port), "/private.txt")
+    assert status == 403 and b"root only" not in body, (status, body)
+
+
+def test_user_refused_when_the_drop_fails(tmp_path):
+    """Not root (the test becomes nobody first): the drop cannot happen, so the server refuses
+    to run rather than serve with the wrong identity."""
+    require_binary()
+    port = free_port()
+    root = tmp_path / "public"  # nobody can use it (as the working directory: its parents
+    root.mkdir(mode=0o755)      # are root's alone)
+    args = [str(BINARY), "2", HOST, str(port), "--root", ".", "--log", "-", "--user", "0"]
+    p = subprocess.run(args, capture_output=True, timeout=5, cwd=str(root),
+                       preexec_fn=(lambda: (os.setgid(NOBODY), os.setuid(NOBODY)))
+                       if os.geteuid() == 0 else None)
+    err = p.stderr.decode()
+    assert p.returncode == 1, (p.returncode, err)
+    assert err == ("async-nostd: cannot drop privileges to 0:0: operation not permitted "
+                   "(errno 1)\n"), err
+    with pytest.raises(ConnectionRefusedError):
+        http_get(socket.AF_INET, (HOST, port))
+
+
+@pytest.mark.parametrize("spec", ["", "abc", "1:", ":1", "-1", "1:2:3", "4294967295",
+                                  "1:4294967295", "0x10"])
+def test_user_bad_values(www, tmp_path, spec):
+    require_binary()
+    p = subprocess.run(server_args(www, tmp_path, "2", HOST, "8080", extra=("--user", spec)),
+                       capture_output=True, timeout=5)
+    err = p.stderr.decode()
+    assert p.returncode == 2, (p.returncode, err)
+    assert err.startswith("async-nostd: --user needs UID or UID:GID"), err
+
+
+# The seccomp sandbox ---------------------------------------------------------
+#
+# A system call is made to happen inside the running server with ptrace: a worker thread is
+# stopped, its registers point at a `syscall` instruction of the binary with the call's number
+# and arguments, and it runs that one instruction. Under the filter a call outside the list
+# must kill the process (SIGSYS); without it the same call works and the server goes on.
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+_libc.ptrace.restype = ctypes.c_long
+PTRACE_GETREGS, PTRACE_SETREGS, PTRACE_SINGLESTEP, PTRACE_ATTACH, PTRACE_DETACH = 12, 13, 9, 16, 17
+WAIT_ALL = 0x40000000  # __WALL: threads too
+SYS_close, SYS_socket, SYS_getuid = 3, 41, 102
+
+
+class UserRegs(ctypes.Structure):  # struct user_regs_struct, x86-64
+    _fields_ = [(n, ctypes.c_ulonglong) for n in
+                ("r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs "
+                 "eflags rsp ss fs_base gs_base ds es fs gs").split()]
+
+
+def syscall_instruction(pid):
+    """The address of a `syscall` instruction (0f 05) in the process's code."""
+    with open(f"/proc/{pid}/maps") as maps:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if "x" not in perms:
+                continue
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            with open(f"/proc/{pid}/mem", "rb") as mem:
+                mem.seek(lo)
+                at = mem.read(hi - lo).find(b"\x0f\x05")
+            if at >= 0:
+                return lo + at
+    raise AssertionError(f"no syscall instruction in the code of {pid}")
+
+
+def inject_syscall(pid, tid, nr, args=()):
+    """Runs system call `nr` once in thread `tid`; returns its result, or None if the process
+    died making it. The thread's registers are restored afterwards."""
+    def ok(r, what):
+        if r != 0:
+            raise OSError(ctypes.get_errno(), f"ptrace {what}")
+
+    code = syscall_instruction(pid)
+    ok(_libc.ptrace(PTRACE_ATTACH, tid, None, None), "attach")
+    _, status = os.waitpid(tid, WAIT_ALL)
+    assert os.WIFSTOPPED(status), status
+    saved = UserRegs()
+    ok(_libc.ptrace(PTRACE_GETREGS, tid, None, ctypes.byref(saved)), "getregs")
+    regs = UserRegs.from_buffer_copy(saved)
+    regs.rax, regs.rip = nr, code
+    regs.orig_rax = 2**64 - 1  # not inside a system call: the kernel must not restart one
+    for name, value in zip(("rdi", "rsi", "rdx", "r10", "r8", "r9"), args):
+        setattr(regs, name, value % 2**64)
+    ok(_libc.ptrace(PTRACE_SETREGS, tid, None, ctypes.byref(regs)), "setregs")
+    ok(_libc.ptrace(PTRACE_SINGLESTEP, tid, None, None), "singlestep")
+    _, status = os.waitpid(tid, WAIT_ALL)
+    if not os.WIFSTOPPED(status):
+        return None
+    ok(_libc.ptrace(PTRACE_GETREGS, tid, None, ctypes.byref(regs)), "getregs")
+    ok(_libc.ptrace(PTRACE_SETREGS, tid, None, ctypes.byref(saved)), "restore")
+    ok(_libc.ptrace(PTRACE_DETACH, tid, None, None), "detach")
+    return regs.rax - 2**64 if regs.rax >= 2**63 else regs.rax
+
+
+def a_worker_thread(pid):
+    return max(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+
+
+def test_sandbox_on_every_thread(server4):
+    statuses = thread_ids(server4.pid, "Seccomp")
+    assert statuses == [["2"]] * 5, statuses  # filter mode, on the acceptor and 4 workers
+    assert thread_ids(server4.pid, "NoNewPrivs") == [["1"]] * 5
+    assert re.search(rf" start workers=4 .* sandbox=seccomp$", server4.log_path.read_text(), re.M)
+
+
+@pytest.mark.parametrize("nr,args", [(SYS_socket, (2, 1, 0)), (SYS_getuid, ())],
+                         ids=["socket", "getuid"])
+def test_sandbox_kills_a_call_outside_the_list(www, tmp_path, nr, args):
+    srv = ServerProcess(2, www, tmp_path / "server.log", tmp_path)
+    try:
+        tid = a_worker_thread(srv.pid)
+        # An allowed call runs (close(-1) is EBADF), and the server goes on serving.
+        assert inject_syscall(srv.pid, tid, SYS_close, (-1,)) == -errno.EBADF
+        with HttpClient(srv.port) as c:
+            check_file_response(c.request("GET", "/index.html"), "/index.html")
+        assert inject_syscall(srv.pid, tid, nr, args) is None
+        assert srv.proc.wait(5) == -signal.SIGSYS
+    finally:
+        srv.stop()
+
+
+def test_no_sandbox_allows_the_same_call(www, tmp_path):
+    srv = ServerProcess(2, www, tmp_path / "server.log", tmp_path, extra_args=["--no-sandbox"])
+    try:
+        assert thread_ids(srv.pid, "Seccomp") == [["0"]] * 3
+        fd = inject_syscall(srv.pid, a_worker_thread(srv.pid), SYS_socket, (2, 1, 0))
+        assert fd is not None and fd > 2, fd
+        with HttpClient(srv.port) as c:
+            check_file_response(c.request("GET", "/index.html"), "/index.html")
+        assert re.search(r" sandbox=off$", srv.log_path.read_text(), re.M)
+    finally:
+        assert srv.stop() is None
+    assert srv.proc.returncode == 0
+
+
+# --version and --help ------------------------------------------------------
+
+def test_version():
+    require_binary()
+    p = subprocess.run([str(BINARY), "--version"], capture_output=True, timeout=5)
+    assert p.returncode == 0 and p.stderr == b""
+    assert re.fullmatch(rb"async-nostd \d+\.\d+\.\d+\n", p.stdout), p.stdout
+
+
+def test_help_lists_every_flag_with_its_default():
+    require_binary()
+    out = subprocess.run([str(BINARY), "--help"], capture_output=True, timeout=5).stdout.decode()
+    with_default = ["--root", "--log", "--max-connections", "--header-timeout",
+                    "--keepalive-timeout", "--send-timeout", "--ws-max-message",
+                    "--ws-ping-interval", "--ws-max-backlog", "--drain-timeout", "--no-sandbox"]
+    for flag in with_default:
+        entry = re.search(rf"^  {flag}\b(.*?)(?=^  -|^\S|\Z)", out, re.M | re.S)
+        assert entry and "default" in entry.group(1), f"{flag}: {entry and entry.group(0)!r}"
+    for flag in ("--no-access-log", "--user", "--version", "--help", "LISTEN_FDS", "exit status"):
+        assert flag in out, flag
+
+
+def readme_units():
+    text = (HERE / "README.md").read_text()
+    units = dict(re.findall(r"```ini\n# /etc/systemd/system/(\S+)\n(.*?)```", text, re.S))
+    assert set(units) == {"async-nostd.socket", "async-nostd.service"}, units.keys()
+    return units
+
+
+@needs_root
+def test_readme_systemd_units_work(www, tmp_path, launch, request):
+    """The unit and socket files in the README, run as systemd would run them: the socket of
+    ListenStream= passed as fd 3, ExecStart= as the command (paths pointed at the test's)."""
+    units = readme_units()
+    listen = re.search(r"^ListenStream=\[::\]:(\d+)$", units["async-nostd.socket"], re.M)
+    exec_start = re.search(r"^ExecStart=(.*)$", units["async-nostd.service"], re.M).group(1)
+    assert listen and exec_start.startswith("/usr/local/bin/async-nostd "), units
+    assert "--user" in exec_start and "ExecReload=/bin/kill -HUP $MAINPID" in units["async-nostd.service"]
+    user = int(exec_start.split("--user ")[1].split(":")[0])
+    # The log where the new user can reach it (pytest's directories are root's alone), and
+    # after rotation, created for that user as logrotate's `create` would.
+    log_dir = Path(tempfile.mkdtemp(prefix="async-nostd-log-"))
+    request.addfinalizer(lambda: shutil.rmtree(log_dir, ignore_errors=True))
+    os.chmod(log_dir, 0o755)
+    log = log_dir / "async-nostd.log"
+    args = exec_start.split()
+    args[0] = str(BINARY)
+    args[args.index("--root") + 1] = str(www)
+    args[args.index("--log") + 1] = str(log)
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+        sock.bind(("::", 0))  # port 80 in the file; any free one here
+        sock.listen(4096)
+        port = sock.getsockname()[1]
+        fd = sock.fileno()
+        srv = launch(["/bin/sh", "-c", ACTIVATE, "sh", *args], (HOST, port),
+                     preexec_fn=lambda: os.dup2(fd, 3))
+    srv.log_path = log
+    assert http_get(socket.AF_INET, (HOST, port))[0] == 200
+    assert http_get(socket.AF_INET6, ("::1", port))[0] == 200
+    srv.wait_log(rf"listen=\[::\]:{port} inherited-fd=3 .* user={user}:{user}$")
+    os.rename(log, log_dir / "async-nostd.log.1")  # logrotate, then ExecReload
+    log.touch(mode=0o640)
+    os.chown(log, user, 0)
+    srv.proc.send_signal(signal.SIGHUP)
+    srv.wait_log(r"log-reopened errno=0")
+    assert srv.stop() == 0

@@ -50,7 +50,7 @@ int worker_main(void* arg) {
     rt::memory_attach_thread(w.index + 1);
     rt::clock_refresh();
     if (!rt::log_batch_thread() || !w.io.init(w.inbox.wake_fd)) {
-        rt::LogLine("error").put("worker ").put_int(w.index).put(": out of memory at start");
+        rt::LogLine("error").put(" worker ").put_int(w.index).put(": out of memory at start");
         sys::exit_group(70);
     }
     run(w);

@@ -103,6 +103,23 @@ void put_string(char* out, std::size_t& len, std::string_view s) {
     out[len] = 0;
 }
 
+// 0 when `file` is a regular file to serve, else the status that says why not: 503 for what the
+// server lacks at the moment (memory, descriptors: the client may try again), 403 for a file the
+// server may not read, and 404 for the rest (missing, outside the root, not a regular file).
+int open_status(const OpenFile* file) {
+    if (!file) return 503;
+    switch (-file->fd) {
+    case sys::EMFILE:
+    case sys::ENFILE:
+    case sys::ENOMEM:
+        return 503;
+    case sys::EACCES:
+        return 403;
+    default:
+        return file->fd < 0 || !is_type(file->st, sys::S_IFREG) ? 404 : 0;
+    }
+}
+
 // Chooses the answer to a GET or HEAD for a file under the root: returns the status, with the
 // response's own header lines in `headers` and, for 200/206, the bytes of `file` to send.
 // `file` is the caller's to release, whatever the status.
@@ -125,8 +142,7 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
                 file = open_file(settings.root_fd, {path, len});
             }
         }
-        if (!status && !file) status = 503;
-        if (!status && (file->fd < 0 || !is_type(file->st, sys::S_IFREG))) status = 404;
+        if (!status) status = open_status(file);
     }
     const std::string_view type = mime_type({path, len});
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
@@ -219,7 +235,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     Connection conn{fd, peer, static_cast<char*>(rt::mem_alloc(kReadBufferBytes)), 0,
                     static_cast<Request*>(rt::mem_alloc(sizeof(Request)))};
     ++ex::this_worker().open_connections;
-    if (!conn.buf || !conn.request) rt::LogLine("error").put("connection refused: out of memory");
+    if (!conn.buf || !conn.request) rt::LogLine("error").put(" connection refused: out of memory");
     std::int64_t head_deadline = 0;
     bool taken = false;  // by an upgrade
     while (conn.buf && conn.request) {
@@ -310,7 +326,7 @@ void on_connection(int fd, const sys::sockaddr_any& peer) {
         return;
     }
     if (!serve(fd, peer).started) {
-        rt::LogLine("error").put("connection refused: out of memory for its task");
+        rt::LogLine("error").put(" connection refused: out of memory for its task");
         sys::close(fd);
         open_connections.fetch_add(-1, rt::relaxed);
     }

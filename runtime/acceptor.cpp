@@ -7,7 +7,7 @@
 namespace rt {
 namespace {
 void back_off(const char* what, int err) {
-    LogLine("error").put("acceptor: ").put(what).put(" (errno ").put_int(-err).put("), pausing accepts");
+    LogLine("error").put(" acceptor: ").put(what).put(" (errno ").put_int(-err).put("), pausing accepts");
     const sys::timespec pause{0, kAcceptBackoffNs};
     sys::nanosleep(&pause);
 }
