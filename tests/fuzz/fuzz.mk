@@ -29,7 +29,8 @@ FUZZ_SANITIZE      := -fsanitize=address,undefined -fno-sanitize-recover=all -fn
 FUZZ_FLAGS         := -std=c++20 -O1 -g -Wall -Wextra -iquote . $(FUZZ_SANITIZE)
 
 # Each target: the pure sources it links, and the longest input the fuzzer makes up (-max_len).
-FUZZ_TARGETS := request_parser_fuzz path_fuzz range_fuzz date_fuzz chunked_fuzz frame_fuzz utf8_fuzz decoder_fuzz
+FUZZ_TARGETS := request_parser_fuzz path_fuzz range_fuzz date_fuzz chunked_fuzz frame_fuzz utf8_fuzz decoder_fuzz \
+                address_fuzz
 request_parser_fuzz_SRCS := http/request_parser.cpp http/body.cpp
 request_parser_fuzz_MAXLEN := 4096
 path_fuzz_SRCS := http/path.cpp
@@ -46,6 +47,8 @@ utf8_fuzz_SRCS := websocket/utf8.cpp
 utf8_fuzz_MAXLEN := 1024
 decoder_fuzz_SRCS := websocket/decoder.cpp websocket/frame.cpp websocket/utf8.cpp
 decoder_fuzz_MAXLEN := 4096
+address_fuzz_SRCS := net/address.cpp
+address_fuzz_MAXLEN := 64
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
 FUZZ_OBJS := $(sort $(foreach t,$(FUZZ_TARGETS),$(FUZZ_DIR)/$(t).cpp $($(t)_SRCS)))
