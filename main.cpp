@@ -358,8 +358,10 @@ int main(int argc, char** argv) {
     }
 
     o.http.root_fd = root_fd;
-    o.http.upgrade_path = "/ws";
+    o.http.upgrade_paths[0] = ws::kEchoPath;
+    o.http.upgrade_paths[1] = ws::kChatPath;
     o.http.upgrade = ws::upgrade;
+    o.http.metrics = ws::write_metrics;
     http::configure(o.http);
     ws::configure(o.ws);
     ex::Worker* workers = nullptr;

@@ -4953,3 +4953,238 @@ def test_readme_systemd_units_work(www, tmp_path, launch, request):
     srv.proc.send_signal(signal.SIGHUP)
     srv.wait_log(r"log-reopened errno=0")
     assert srv.stop() == 0
+
+
+# --------------------------------------------------------------------------
+# 34. The chat room (/chat), /metrics and /health
+# --------------------------------------------------------------------------
+
+def expect_close_code(ws, code, what):
+    op, data = ws.recv_message()
+    assert op == OP_CLOSE and struct.unpack("!H", data[:2])[0] == code, \
+        f"{what}: expected close {code}, got opcode {op} {data[:40]!r}"
+
+
+def chat_members(port, n):
+    members = []
+    try:
+        for _ in range(n):
+            members.append(WsClient(port, "/chat"))
+    except BaseException:
+        for m in members:
+            m.abort()
+        raise
+    return members
+
+
+def test_chat_broadcast_across_workers_in_order(server4):
+    """24 members on 4 workers, 6 of them sending 20 messages each, all at once: every member
+    receives all 120 messages, and each sender's in the order sent."""
+    members = chat_members(server4.port, 24)
+    try:
+        workers = set()
+        log_text = server4.log_path.read_text()
+        for m in members:
+            hit = re.search(rf"ws-open client=127\.0\.0\.1:{m.local[1]} worker=(\d+) ", log_text)
+            if hit:
+                workers.add(hit.group(1))
+        senders, count = members[:6], 20
+
+        def send_all(i):
+            for seq in range(count):
+                senders[i].send(OP_TEXT, f"s{i}:{seq}:{'x' * (seq * 37 % 300)}".encode())
+        run_parallel(len(senders), send_all)
+        for m in members:
+            next_seq = [0] * len(senders)
+            for _ in range(len(senders) * count):
+                op, data = m.recv_message()
+                assert op == OP_TEXT, (op, data[:40])
+                sender, seq, pad = data.decode().split(":")
+                i, seq = int(sender[1:]), int(seq)
+                assert seq == next_seq[i], f"member {m.local}: from s{i} got {seq}, expected {next_seq[i]}"
+                assert pad == "x" * (seq * 37 % 300)
+                next_seq[i] += 1
+        assert len(workers) > 1 or len(log_text) == 0, workers  # the room spans workers
+    finally:
+        for m in members:
+            m.abort()
+
+
+def test_chat_reaches_only_members_connected_at_the_time(server4):
+    with WsClient(server4.port, "/chat") as a:
+        a.send(OP_TEXT, b"before b joined")
+        a.expect_message(OP_TEXT, b"before b joined", "own message")
+        with WsClient(server4.port, "/chat") as b, WsClient(server4.port, "/ws") as echo:
+            a.send(OP_TEXT, b"after")
+            b.expect_message(OP_TEXT, b"after", "message to a later member")
+            a.expect_message(OP_TEXT, b"after", "own message")
+            echo.echo(OP_TEXT, b"the echo endpoint is not in the room")
+            b.close(1000)
+        a.close(1000)
+
+
+def test_chat_refuses_binary_and_oversized_messages(server4):
+    with WsClient(server4.port, "/chat") as a:
+        a.send(OP_BINARY, b"\x00\x01")
+        expect_close_code(a, 1003, "binary message in the chat room")
+    with WsClient(server4.port, "/chat") as a:
+        a.send(OP_TEXT, b"y" * (64 * 1024))  # the limit itself is fine
+        a.expect_message(OP_TEXT, b"y" * (64 * 1024), "a 64 KiB chat message")
+        a.send(OP_TEXT, b"y" * (64 * 1024 + 1))
+        expect_close_code(a, 1009, "a chat message over 64 KiB")
+
+
+def test_chat_slow_member_is_dropped_others_unaffected(www, tmp_path):
+    """A member that never reads: once more than --ws-max-backlog is queued for it, it is
+    dropped (1008 in the log); the others get every message, and memory stays bounded."""
+    srv = ServerProcess(2, www, tmp_path / "server.log", tmp_path,
+                        extra_args=["--ws-max-backlog", "65536"])
+    try:
+        slow = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        key = base64.b64encode(os.urandom(16)).decode()
+        slow.sendall(build_request("GET", "/chat", srv.port, [
+            ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]))
+        members = chat_members(srv.port, 3)
+        rss0 = srv.rss_kb()
+        payload = b"z" * 60000
+        total = 240  # 14 MB for each member: far more than the slow one's socket and backlog
+        for n in range(total):
+            members[n % 3].send(OP_TEXT, payload)
+            if n % 3 == 2:
+                for m in members:
+                    for _ in range(3):
+                        m.expect_message(OP_TEXT, payload, "chat delivery")
+        log = srv.log_path.read_text()
+        deadline = time.monotonic() + 5
+        while not re.search(rf"ws-close client=127\.0\.0\.1:{slow.getsockname()[1]} worker=\d+ code=1008 ", log):
+            assert time.monotonic() < deadline, f"slow member not dropped:\n{log[-2000:]}"
+            time.sleep(0.05)
+            log = srv.log_path.read_text()
+        assert srv.rss_kb() - rss0 < 4096, f"RSS grew {srv.rss_kb() - rss0} KiB"
+        for m in members:
+            m.close(1000)
+        slow.close()
+    finally:
+        srv.stop()
+
+
+def test_chat_members_get_1001_at_stop(www, tmp_path):
+    srv = ServerProcess(2, www, tmp_path / "server.log", tmp_path)
+    members = chat_members(srv.port, 4)
+    try:
+        srv.proc.send_signal(signal.SIGTERM)
+        for m in members:
+            expect_close_code(m, 1001, "chat member at a graceful stop")
+        assert srv.proc.wait(5) == 0
+    finally:
+        for m in members:
+            m.abort()
+        srv.stop()
+
+
+METRIC_LINE = re.compile(r'([a-z_]+)(?:\{((?:[a-z_]+="[^"\\]*",?)*)\})? (\d+)')
+
+
+def scrape(port):
+    """GET /metrics, checked line by line against the text exposition format: {(name, labels): value}."""
+    with HttpClient(port) as c:
+        r = c.request("GET", "/metrics")
+    assert r.status == 200, r
+    assert r.get("content-type") == "text/plain; version=0.0.4; charset=utf-8", r
+    text = r.body.decode()
+    assert text.endswith("\n")
+    samples, typed = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert kind in ("counter", "gauge") and name not in typed, line
+            typed[name] = kind
+            continue
+        m = METRIC_LINE.fullmatch(line)
+        assert m, f"not a sample line: {line!r}"
+        name, labels, value = m.group(1), m.group(2) or "", int(m.group(3))
+        assert name in typed, f"{name} has no TYPE line"
+        assert (name, labels) not in samples, f"duplicate series {line!r}"
+        samples[(name, labels)] = value
+    return samples
+
+
+def metric_total(samples, name, **labels):
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    return sum(v for (n, l), v in samples.items()
+               if n == name and all(p in l.split(",") for p in want.split(",") if p))
+
+
+def test_metrics_count_requests_bytes_and_websockets(server4):
+    # The baseline: once every connection so far is counted, the start-up probe's (its worker
+    # may be slow to run on a busy machine) and each scrape's own.
+    deadline = time.monotonic() + 5
+    for scrapes in range(1, 1000):
+        before = scrape(server4.port)
+        if metric_total(before, "asyncnostd_connections_accepted_total") == 1 + scrapes:
+            break
+        assert time.monotonic() < deadline, "the start-up connection was never counted"
+        time.sleep(0.05)
+    with HttpClient(server4.port) as c:
+        for _ in range(7):
+            check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+        assert c.request("GET", "/missing.txt").status == 404
+        assert c.request("HEAD", "/notes.txt").status == 200
+        assert c.request("OPTIONS", "/notes.txt").status == 204
+    with WsClient(server4.port, "/ws") as w:
+        for i in range(5):
+            w.echo(OP_TEXT, b"m%d" % i)
+        with WsClient(server4.port, "/chat") as a:
+            a.send(OP_TEXT, b"hi")
+            a.expect_message(OP_TEXT, b"hi", "own chat message")
+            mid = scrape(server4.port)
+            assert metric_total(mid, "asyncnostd_websocket_connections_open") == 2
+            assert metric_total(mid, "asyncnostd_chat_members") == 1
+            a.close(1000)
+        w.close(1000)
+    time.sleep(0.2)
+    after = scrape(server4.port)
+
+    def delta(name, **labels):
+        return metric_total(after, name, **labels) - metric_total(before, name, **labels)
+    # + the first scrape (counted once sent, after it was written) and the one in the middle
+    assert delta("asyncnostd_http_requests_total", method="GET", **{"class": "2xx"}) == 7 + 2
+    assert delta("asyncnostd_http_requests_total", method="GET", **{"class": "4xx"}) == 1
+    assert delta("asyncnostd_http_requests_total", method="HEAD", **{"class": "2xx"}) == 1
+    assert delta("asyncnostd_http_requests_total", method="other", **{"class": "2xx"}) == 1
+    assert delta("asyncnostd_http_requests_total", method="GET", **{"class": "1xx"}) == 2
+    assert delta("asyncnostd_websocket_connections_total") == 2
+    assert delta("asyncnostd_websocket_messages_in_total") == 6
+    assert delta("asyncnostd_websocket_messages_out_total") == 6
+    assert metric_total(after, "asyncnostd_websocket_connections_open") == 0
+    # + the connections of the middle scrape and of the last (accepted before it was written)
+    assert delta("asyncnostd_connections_accepted_total") == 3 + 2
+    assert delta("asyncnostd_http_response_bytes_total") >= 7 * len(FILES["notes.txt"])
+    # Every total is the sum of its per-worker family, over exactly the 4 workers.
+    for (name, labels), value in after.items():
+        if name.startswith("asyncnostd_worker_"):
+            continue
+        per = [(l, v) for (n, l), v in after.items() if n == name.replace("asyncnostd_", "asyncnostd_worker_", 1)
+               and set(l.split(",")[1:]) == set(filter(None, labels.split(",")))]
+        assert sorted(l.split(",")[0] for l, _ in per) == [f'worker="{i}"' for i in range(4)], (name, labels)
+        assert sum(v for _, v in per) == value or name.endswith("_open") or name == "asyncnostd_chat_members", \
+            (name, labels, value, per)
+
+
+def test_health_is_cheap_and_not_logged(server4):
+    with HttpClient(server4.port) as c:
+        r = c.request("GET", "/health")
+        assert (r.status, r.body, r.get("content-type")) == (200, b"ok\n", "text/plain; charset=utf-8")
+        r = c.request("HEAD", "/health?probe=1")
+        assert r.status == 200 and r.body == b""
+        check_file_response(c.request("GET", "/notes.txt?after-health"), "/notes.txt")
+    deadline = time.monotonic() + 3
+    while "after-health" not in (log := server4.log_path.read_text()):
+        assert time.monotonic() < deadline, log[-2000:]
+        time.sleep(0.05)
+    assert "/health" not in log, log
+    assert metric_total(scrape(server4.port), "asyncnostd_http_requests_total", **{"class": "2xx"}) >= 3

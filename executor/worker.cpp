@@ -10,6 +10,8 @@
 namespace ex {
 namespace {
 thread_local Worker* current;
+Worker* all_workers;
+int all_count;
 rt::Atomic<bool> stop_requested{false};
 
 void resume_all(rt::Waiter* list) {
@@ -37,6 +39,11 @@ void resume_all(rt::Waiter* list) {
             rt::mem_free(item);
             item = next;
         }
+        for (rt::InboxTask* task = w.inbox.tasks.take_all_fifo(); task;) {
+            rt::InboxTask* next = task->next;  // read first: run() owns the task
+            task->run(task);
+            task = next;
+        }
         resume_all(w.run_queue.take_all_fifo());
         w.on_turn_end();
         rt::log_flush();
@@ -58,6 +65,10 @@ int worker_main(void* arg) {
 }  // namespace
 
 Worker& this_worker() { return *current; }
+Worker* workers(int& count) {
+    count = all_count;
+    return all_workers;
+}
 
 bool stopping() { return stop_requested.load(rt::relaxed); }
 
@@ -70,6 +81,7 @@ void stop_workers(Worker* workers, int count) {
 int start_workers(int count, ConnectionHandler handler, TurnHandler turn_end, Worker** out) {
     auto* workers = new Worker[count];
     if (!workers) return -sys::ENOMEM;
+    all_workers = workers, all_count = count;
     const std::size_t guard = 4096;
     const std::size_t tls = (rt::tls_area_size() + 4095) & ~std::size_t{4095};
     for (int i = 0; i < count; ++i) {

@@ -5,8 +5,8 @@
 // connection touches is shared: no locks on the hot path.
 //
 // The loop: wait in the IO registry (timeout = nearest deadline) → resume every task whose event
-// came → start a task for each new connection from the inbox → resume tasks other threads made
-// ready → write the log batch → repeat.
+// came → start a task for each new connection from the inbox → run the inbox's tasks from other
+// workers → resume tasks other threads made ready → write the log batch → repeat.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +49,8 @@ struct alignas(64) Worker {
 
 // The worker running the calling thread.
 Worker& this_worker();
+// Every worker (for fan-out and for summing per-worker counters), once they are started.
+Worker* workers(int& count);
 
 // Graceful stop, from the main thread: every worker wakes, finishes (rt::Waiter::idle) waits for
 // a new request or message at once, and sets `drained` once its last connection has closed.

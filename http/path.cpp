@@ -69,4 +69,9 @@ PathResult normalize_path(std::string_view target, char* out) {
     return r;
 }
 
+std::string_view path_of(std::string_view target) {
+    const std::size_t q = target.find_first_of("?#");
+    return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
 }  // namespace http

@@ -25,4 +25,7 @@ struct PathResult {
 // root.
 PathResult normalize_path(std::string_view target, char* out);
 
+// The path of a request target: what comes before any query or fragment.
+std::string_view path_of(std::string_view target);
+
 }  // namespace http

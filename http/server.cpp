@@ -53,8 +53,19 @@ void put_head_start(rt::Writer& w, int status) {
     w.put("Date: ").put(http_date_now()).put("\r\n");
 }
 
+bool is_upgrade_path(std::string_view path) {
+    for (std::string_view p : settings.upgrade_paths)
+        if (!p.empty() && p == path) return true;
+    return false;
+}
+
+bool is_health(const Request* req) { return req && path_of(req->target) == "/health"; }
+
+// Every response passes here: it is counted, and logged unless the access log is off or it is a
+// health check (probes every few seconds would bury the requests that matter).
 void log_access(const Connection& conn, const Request* req, int status, std::uint64_t body_bytes) {
-    if (!settings.access_log) return;
+    count_response(req, status, body_bytes);
+    if (!settings.access_log || is_health(req)) return;
     rt::LogLine line("");
     net::put_peer_address(line, conn.peer);
     line.put(" - - [");
@@ -90,10 +101,6 @@ bool wants_keep_alive(const Request& req) {
     return list_has_token(c, "keep-alive");
 }
 
-std::string_view path_of(std::string_view target) {
-    const std::size_t q = target.find_first_of("?#");
-    return q == std::string_view::npos ? target : target.substr(0, q);
-}
 
 bool is_type(const sys::stat& st, unsigned type) { return (st.st_mode & sys::S_IFMT) == type; }
 
@@ -187,7 +194,26 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
     FileBody body;
     OpenFile* file = nullptr;
     int status = 501;
-    if (req.method == "GET" || req.method == "HEAD") {
+    char* text = nullptr;  // a generated body (/metrics)
+    std::string_view text_body;
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if (get && is_health(&req)) {
+        status = 200;
+        headers.put("Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n");
+        text_body = "ok\n";
+    } else if (get && path_of(req.target) == "/metrics") {
+        int workers;
+        ex::workers(workers);
+        const std::size_t capacity = metrics_capacity(workers);
+        text = static_cast<char*>(rt::mem_alloc(capacity));
+        status = 503;
+        if (text) {
+            rt::Writer w(text, capacity);
+            write_metrics(w, settings.metrics);
+            status = 200, text_body = w.view();
+            headers.put("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nCache-Control: no-store\r\n");
+        }
+    } else if (get) {
         status = select_file(req, headers, body, file);
     } else {
         for (std::string_view m : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
@@ -196,8 +222,9 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
         if (req.method == "OPTIONS") status = 204;
     }
     const bool keep = wants_keep_alive(req) && status != 400 && status != 501 && !ex::stopping();
-    const long r = co_await send_response(conn, &req, status, headers.view(), "", !keep, req.method == "HEAD", body);
+    const long r = co_await send_response(conn, &req, status, headers.view(), text_body, !keep, req.method == "HEAD", body);
     release(file);
+    rt::mem_free(text);
     co_return r < 0 ? static_cast<int>(r) : keep;
 }
 
@@ -278,7 +305,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         }
         // An upgrade takes the connection over, and it is called from here rather than from
         // answer() so that answer's frame, with its header buffer, is not held while it runs.
-        if (settings.upgrade && path_of(req->target) == settings.upgrade_path) {
+        if (settings.upgrade && is_upgrade_path(path_of(req->target))) {
             taken = co_await settings.upgrade(conn, *req, pr.consumed) == 1;
             break;
         }
@@ -320,6 +347,7 @@ void close_connection(int fd) {
 const Config& config() { return settings; }
 
 void on_connection(int fd, const sys::sockaddr_any& peer) {
+    stats().accepted.add();
     if (open_connections.fetch_add(1, rt::relaxed) >= settings.max_connections) {
         open_connections.fetch_add(-1, rt::relaxed);
         refuse_busy(fd, peer);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "executor/task.h"
+#include "http/metrics.h"
 #include "http/request_parser.h"
 #include "sys/kernel.h"
 
@@ -29,7 +30,7 @@ struct Connection {
 // Closes a connection that an upgrade handler took over, and counts it as closed.
 void close_connection(int fd);
 
-// Takes over a connection whose request asked for an upgrade on the configured path. It must
+// Takes over a connection whose request was for one of the configured upgrade paths. It must
 // answer the request itself (101, or an error via send_response) and may use the bytes after
 // `head_bytes` in conn.buf until it returns. It returns 1 when it has taken the socket over (and
 // will call close_connection), else 0, and then the connection is closed.
@@ -43,8 +44,9 @@ inline constexpr int kDefaultMaxConnections = 10000;  // beyond: 503 and close
 
 struct Config {
     int root_fd = -1;                 // the document root, opened O_PATH | O_DIRECTORY
-    std::string_view upgrade_path;    // e.g. "/ws"
+    std::string_view upgrade_paths[2];  // e.g. "/ws", "/chat": requests handed to `upgrade`
     UpgradeHandler upgrade = nullptr;
+    MetricsWriter metrics = nullptr;    // the upgraded protocols' families for GET /metrics
     std::int64_t header_timeout_ns = kDefaultHeaderTimeoutS * kSecond;
     std::int64_t keep_alive_timeout_ns = kDefaultKeepAliveTimeoutS * kSecond;
     std::int64_t send_timeout_ns = kDefaultSendTimeoutS * kSecond;

@@ -35,4 +35,16 @@ private:
     T value_;
 };
 
+// A statistic that one thread counts and any thread may read (a per-worker counter summed at
+// scrape time). Only its owner adds, so an add is a relaxed load and store, not a locked
+// read-modify-write; a reader sees some recent value, never a torn one.
+class Counter {
+public:
+    void add(unsigned long n = 1) { __atomic_store_n(&value_, __atomic_load_n(&value_, relaxed) + n, relaxed); }
+    unsigned long get() const { return __atomic_load_n(&value_, relaxed); }
+
+private:
+    unsigned long value_ = 0;
+};
+
 }  // namespace rt

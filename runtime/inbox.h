@@ -22,8 +22,16 @@ struct InboxItem {
     sys::sockaddr_any peer;
 };
 
+// Work another worker hands over (a chat message to fan out to this worker's members): `run`
+// is called on this worker and then owns the task.
+struct InboxTask {
+    InboxTask* next;
+    void (*run)(InboxTask* task);
+};
+
 struct Inbox {
     TreiberStack<InboxItem> items;
+    TreiberStack<InboxTask> tasks;
     int wake_fd = -1;
     // Set by the worker before it blocks and cleared after; with the fences below this is the
     // classic store-then-check handshake: either the producer sees `sleeping` and writes the
@@ -32,6 +40,9 @@ struct Inbox {
 
     void post(InboxItem* item) {
         if (items.push(item)) wake_if_sleeping();
+    }
+    void post(InboxTask* task) {
+        if (tasks.push(task)) wake_if_sleeping();
     }
     void wake_if_sleeping() {
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -44,7 +55,7 @@ struct Inbox {
     bool prepare_to_sleep(const Queue& other) {
         sleeping.store(1, relaxed);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        return items.empty() && other.empty();
+        return items.empty() && tasks.empty() && other.empty();
     }
     void awake() { sleeping.store(0, relaxed); }
 };

@@ -79,10 +79,23 @@ void IoRegistry::finish(int i, int result, Waiter*& ready) {
     w->result = result;
     w->next = ready;
     ready = w;
+    remove(i);
+}
+
+void IoRegistry::remove(int i) {
     --count_;
     fds_[i] = fds_[count_];
     waiters_[i] = waiters_[count_];
     deadlines_[i] = deadlines_[count_];
+}
+
+bool IoRegistry::disarm(const Waiter* waiter) {
+    for (int i = 1; i < count_; ++i) {
+        if (waiters_[i] != waiter) continue;
+        remove(i);
+        return true;
+    }
+    return false;
 }
 
 void IoRegistry::cancel_idle(Waiter*& ready) {

@@ -46,10 +46,16 @@ public:
     // graceful stop reaches connections that are only waiting for their next request.
     void cancel_idle(Waiter*& ready);
 
+    // Takes `waiter`'s entry out of the registry before its event, so its owner can wake it
+    // another way (a task that must wait for something else now). A linear search: for rare use.
+    // Returns false if it was not armed.
+    bool disarm(const Waiter* waiter);
+
     int armed() const { return count_ - 1; }
 
 private:
     void finish(int i, int result, Waiter*& ready);
+    void remove(int i);
 
     bool grow();
 

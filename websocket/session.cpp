@@ -7,6 +7,7 @@
 #include "websocket/session.h"
 
 #include "executor/worker.h"
+#include "http/path.h"
 #include "net/socket.h"
 #include "runtime/clock.h"
 #include "runtime/log.h"
@@ -27,6 +28,13 @@ constexpr std::size_t kReadBytes = 16 * 1024;         // the read buffer, held o
 constexpr std::size_t kDirectReadMin = 4 * 1024;      // payload this large is received in place
 constexpr int kReadsBeforeYield = 16;                 // then let the worker's other tasks run
 constexpr std::int64_t kLingerNs = 2 * http::kSecond; // after our close: wait for the peer's EOF
+
+// Per-worker counters for GET /metrics (see http/metrics.h).
+struct alignas(64) WsStats {
+    rt::Counter opened, closed, messages_in, messages_out, chat_joined, chat_left;
+};
+WsStats stats_of[ex::kMaxWorkers];
+WsStats& stats() { return stats_of[ex::this_worker().index]; }
 
 std::int64_t now() { return rt::thread_clock().monotonic_ns; }
 
@@ -71,12 +79,16 @@ struct Buffer {
     }
 };
 
+struct ChatMember;
+
 struct Session {
-    Session(int f, const sys::sockaddr_any& p) : fd(f), peer(p) {}
+    Session(int f, const sys::sockaddr_any& p, std::uint64_t max_message) : fd(f), peer(p), decoder(max_message) {}
 
     int fd;
     sys::sockaddr_any peer;
-    Decoder decoder{settings.max_message};
+    Decoder decoder;
+    ChatMember* chat = nullptr;    // set for a member of the chat room
+    rt::Waiter* parked = nullptr;  // the session's wait, while it waits
     Buffer message;                // a message that arrived in more than one piece
     Buffer backlog;                // bytes of frames the socket has not taken yet
     std::size_t backlog_sent = 0;  // of backlog.size, already written
@@ -97,7 +109,10 @@ bool end(Session& s, std::uint16_t code) {
     return false;
 }
 
-// Writes as much of the backlog as the socket takes. False on a broken connection.
+bool flush_chat(Session& s);
+
+// Writes as much of the backlog (then of the chat queue) as the socket takes. False on a broken
+// connection.
 bool flush(Session& s) {
     while (s.backlog_sent < s.backlog.size) {
         const long n = sys::send(s.fd, s.backlog.data + s.backlog_sent, s.backlog.size - s.backlog_sent,
@@ -108,7 +123,7 @@ bool flush(Session& s) {
     }
     s.backlog.release();  // an idle connection keeps no send buffer either
     s.backlog_sent = 0;
-    return true;
+    return !s.chat || flush_chat(s);
 }
 
 // Sends one unfragmented frame without waiting: straight to the socket when nothing is queued
@@ -148,6 +163,162 @@ bool send_close(Session& s, std::uint16_t code, bool linger = true) {
     return end(s, code);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The chat room (GET /chat): a text message from any member goes to every member, on every
+// worker. The sender's worker builds the server frame once, in a ChatMessage that carries one
+// inbox task per worker; each worker hands the same bytes to its own members, and the last
+// reference frees them. Messages from one sender reach each worker's inbox in the order sent,
+// and each member's queue is first in, first out, so every member sees them in that order.
+//
+// A member that cannot keep up: frames its socket does not take wait in its queue as references
+// to the shared message (only the unsent rest of a frame the socket took part of is copied, at
+// most one frame of kChatMaxMessageBytes). When a message arrives while the queue already holds
+// more than --ws-max-backlog bytes, the member is dropped (1008), like an echo client that does
+// not read; the others never wait for it.
+
+struct ChatMessage;
+struct ChatLink : rt::InboxTask {  // the message's way into one worker's inbox
+    ChatMessage* message;
+};
+struct ChatMessage {
+    rt::Atomic<int> refs;
+    std::uint32_t size;     // of the frame
+    std::uint8_t* frame;    // header and payload, after the links
+    ChatLink* links() { return reinterpret_cast<ChatLink*>(this + 1); }
+};
+
+void unref(ChatMessage* m) {
+    if (m->refs.fetch_add(-1, rt::acq_rel) == 1) rt::mem_free(m);
+}
+
+struct ChatMember {
+    Session* session;
+    ChatMember* prev;
+    ChatMember* next;
+    ChatMessage** queue;  // a ring of `capacity`; `count` from `head`
+    std::uint32_t head, count, capacity;
+    std::uint64_t queued;  // bytes
+};
+
+thread_local ChatMember* members;  // this worker's
+
+// Wakes a session that waits for input only, so that it waits for room in the socket too.
+void wake(Session& s) {
+    if (!s.parked || !ex::this_worker().io.disarm(s.parked)) return;
+    s.parked->result = 0;
+    ex::this_worker().schedule(s.parked);
+    s.parked = nullptr;
+}
+
+// Sends the queue's frames while the socket takes them whole; the rest of one taken in part
+// moves to the backlog. False on a broken connection.
+bool flush_chat(Session& s) {
+    ChatMember& c = *s.chat;
+    while (c.count && s.backlog.size == 0) {
+        ChatMessage* m = c.queue[c.head];
+        const long n = sys::send(s.fd, m->frame, m->size, sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+        if (n == -sys::EAGAIN) return true;
+        if (n < 0 && n != -sys::EINTR) return end(s, s.close_code);
+        if (n < 0) continue;
+        if (n < static_cast<long>(m->size) && !s.backlog.append(m->frame + n, m->size - static_cast<std::size_t>(n)))
+            return end(s, 1011);
+        s.progress_ns = now();
+        c.head = c.head + 1 == c.capacity ? 0 : c.head + 1;
+        --c.count;
+        c.queued -= m->size;
+        unref(m);
+        ++s.messages_out;
+        stats().messages_out.add();
+    }
+    return true;
+}
+
+// One message for one member of this worker.
+void offer(Session& s, ChatMessage* m) {
+    if (s.done) return;
+    ChatMember& c = *s.chat;
+    if (s.backlog.size == 0 && c.count == 0) {  // nothing before it: straight to the socket
+        long n = sys::send(s.fd, m->frame, m->size, sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+        if (n == -sys::EAGAIN || n == -sys::EINTR) n = 0;
+        if (n < 0) return end(s, s.close_code), wake(s);
+        ++s.messages_out;
+        stats().messages_out.add();
+        if (n == static_cast<long>(m->size)) return;
+        if (!s.backlog.append(m->frame + n, m->size - static_cast<std::size_t>(n))) return end(s, 1011), wake(s);
+        s.progress_ns = now();
+        return wake(s);  // it must now wait for room in the socket too
+    }
+    if (c.queued > settings.max_backlog) return end(s, 1008), wake(s);  // it does not keep up
+    if (c.count == c.capacity) {
+        const std::uint32_t capacity = c.capacity ? c.capacity * 2 : 16;
+        auto* grown = static_cast<ChatMessage**>(rt::mem_alloc(capacity * sizeof(ChatMessage*)));
+        if (!grown) return end(s, 1011), wake(s);
+        for (std::uint32_t i = 0; i < c.count; ++i) grown[i] = c.queue[(c.head + i) % c.capacity];
+        rt::mem_free(c.queue);
+        c.queue = grown, c.head = 0, c.capacity = capacity;
+    }
+    m->refs.fetch_add(1, rt::relaxed);
+    c.queue[(c.head + c.count) % c.capacity] = m;
+    ++c.count;
+    c.queued += m->size;
+}
+
+// Runs on each worker for each message: hands it to the worker's members.
+void deliver(rt::InboxTask* task) {
+    ChatMessage* m = static_cast<ChatLink*>(task)->message;
+    for (ChatMember* c = members; c; c = c->next) offer(*c->session, m);
+    unref(m);
+}
+
+// A member's text message, to every member on every worker. False when out of memory.
+bool publish(const std::uint8_t* text, std::size_t size) {
+    int workers;
+    ex::Worker* all = ex::workers(workers);
+    std::uint8_t header[kMaxFrameHeader];
+    const std::size_t header_len = encode_frame_header(header, true, kText, size);
+    const std::size_t links = static_cast<std::size_t>(workers) * sizeof(ChatLink);
+    auto* m = static_cast<ChatMessage*>(rt::mem_alloc(sizeof(ChatMessage) + links + header_len + size));
+    if (!m) return false;
+    m->refs.store(workers, rt::relaxed);
+    m->size = static_cast<std::uint32_t>(header_len + size);
+    m->frame = reinterpret_cast<std::uint8_t*>(m->links()) + links;
+    __builtin_memcpy(m->frame, header, header_len);
+    if (size) __builtin_memcpy(m->frame + header_len, text, size);
+    for (int i = 0; i < workers; ++i) {
+        ChatLink& link = m->links()[i];
+        link.run = deliver;
+        link.message = m;
+        all[i].inbox.post(&link);
+    }
+    return true;
+}
+
+bool join_chat(Session& s) {
+    auto* c = static_cast<ChatMember*>(rt::mem_alloc(sizeof(ChatMember)));
+    if (!c) return false;
+    *c = {&s, nullptr, members, nullptr, 0, 0, 0, 0};
+    if (members) members->prev = c;
+    members = c;
+    s.chat = c;
+    stats().chat_joined.add();
+    return true;
+}
+
+void leave_chat(Session& s) {
+    ChatMember* c = s.chat;
+    if (!c) return;
+    (c->prev ? c->prev->next : members) = c->next;
+    if (c->next) c->next->prev = c->prev;
+    for (std::uint32_t i = 0; i < c->count; ++i) unref(c->queue[(c->head + i) % c->capacity]);
+    rt::mem_free(c->queue);
+    rt::mem_free(c);
+    s.chat = nullptr;
+    stats().chat_left.add();
+}
+
+// What the session still has to send.
+bool sending(const Session& s) { return s.backlog.size || (s.chat && s.chat->count); }
+
 // Hands received bytes to the decoder and answers its events. False when the session ends.
 bool process(Session& s, std::uint8_t* p, std::size_t n) {
     for (std::size_t pos = 0;;) {
@@ -175,8 +346,17 @@ bool process(Session& s, std::uint8_t* p, std::size_t n) {
         }
         if (!e.last) continue;
         ++s.messages_in;
-        if (!send_frame(s, e.opcode, whole ? e.bytes : s.message.data, whole ? e.size : s.message.size)) return false;
-        ++s.messages_out;
+        stats().messages_in.add();
+        const std::uint8_t* bytes = whole ? e.bytes : s.message.data;
+        const std::size_t size = whole ? e.size : s.message.size;
+        if (s.chat) {  // the room takes text only
+            if (e.opcode != kText) return send_close(s, 1003);
+            if (!publish(bytes, size)) return send_close(s, 1011);
+        } else {
+            if (!send_frame(s, e.opcode, bytes, size)) return false;
+            ++s.messages_out;
+            stats().messages_out.add();
+        }
         s.message.size = 0;
         if (s.message.capacity > 64 * 1024) s.message.release();  // keep only a small one
     }
@@ -185,7 +365,7 @@ bool process(Session& s, std::uint8_t* p, std::size_t n) {
 // The wait for the next event: input, room for the backlog, or a timer.
 std::int64_t next_deadline(const Session& s) {
     std::int64_t at = (s.ping_sent_ns ? s.ping_sent_ns : s.heard_ns) + settings.ping_interval_ns;
-    if (s.backlog.size) {
+    if (sending(s)) {
         const std::int64_t stall = s.progress_ns + http::config().send_timeout_ns;
         if (stall < at) at = stall;
     }
@@ -195,7 +375,7 @@ std::int64_t next_deadline(const Session& s) {
 // Acts on the timers that have run out. False when the session ends.
 bool check_timers(Session& s) {
     const std::int64_t t = now();
-    if (s.backlog.size && t >= s.progress_ns + http::config().send_timeout_ns) return end(s, 1008);
+    if (sending(s) && t >= s.progress_ns + http::config().send_timeout_ns) return end(s, 1008);
     if (s.ping_sent_ns && t >= s.ping_sent_ns + settings.ping_interval_ns) return send_close(s, 1001, false);  // it does not answer: do not wait for it
     if (!s.ping_sent_ns && t >= s.heard_ns + settings.ping_interval_ns) {
         s.ping_sent_ns = t;
@@ -256,8 +436,10 @@ void log_close(const Session& s) {
 //
 // Everything it does between waits is plain code; its one wait is for input, room in the socket,
 // or a timer, which keeps its frame (an idle WebSocket's whole cost) small.
-ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes) {
-    Session s{conn->fd, conn->peer};
+ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, bool chat) {
+    Session s{conn->fd, conn->peer, chat && settings.max_message > kChatMaxMessageBytes ? kChatMaxMessageBytes : settings.max_message};
+    stats().opened.add();
+    if (chat && !join_chat(s)) send_close(s, 1011);
     process(s, reinterpret_cast<std::uint8_t*>(conn->buf + head_bytes), conn->len - head_bytes);
     std::uint8_t* in = nullptr;  // the read buffer, while there is input to process
     int reads = 0;               // in a row without waiting
@@ -281,7 +463,7 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes) {
             } else {
                 rt::mem_free(in);  // nothing to read: wait without a buffer
                 in = nullptr;
-                if (s.backlog.size) events |= sys::POLLOUT;
+                if (sending(s)) events |= sys::POLLOUT;
                 deadline = next_deadline(s);
             }
             reads = 0;
@@ -299,15 +481,20 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes) {
             break;
         }
         // Waiting for the next message only, it is idle: a graceful stop cuts the wait short.
-        const int w = co_await net::WaitReady{s.fd, events, deadline, events == sys::POLLIN && !s.done};
+        net::WaitReady wait{s.fd, events, deadline, events == sys::POLLIN && !s.done};
+        s.parked = &wait.waiter;
+        const int w = co_await wait;
+        s.parked = nullptr;
         if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) break;
-        if (s.backlog.size && !flush(s)) break;  // the connection broke
+        if (sending(s) && !flush(s)) break;  // the connection broke
         if (!s.done) check_timers(s);
         else if (w == -sys::ETIMEDOUT && deadline) break;  // our close could not be delivered in time
     }
     rt::mem_free(in);
+    leave_chat(s);
     s.message.release();
     s.backlog.release();
+    stats().closed.add();
     log_close(s);
     http::close_connection(s.fd);
 }
@@ -332,7 +519,35 @@ ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t he
         co_return 0;
     log_open(conn.peer, req.target);
     // A task that could not start (no memory for its frame) leaves the socket to the caller.
-    co_return session(&conn, head_bytes).started;
+    co_return session(&conn, head_bytes, http::path_of(req.target) == kChatPath).started;
+}
+
+void write_metrics(rt::Writer& w) {
+    int workers;
+    ex::workers(workers);
+    std::uint64_t values[ex::kMaxWorkers];
+    struct Family {
+        std::string_view name, help;
+        bool counter;
+    };
+    constexpr Family kFamilies[] = {
+        {"websocket_connections_total", "WebSocket connections opened.", true},
+        {"websocket_connections_open", "WebSocket connections open now.", false},
+        {"websocket_messages_in_total", "WebSocket messages received.", true},
+        {"websocket_messages_out_total", "WebSocket messages sent (echoes and chat deliveries).", true},
+        {"chat_members", "Members of the chat room now.", false},
+    };
+    for (int f = 0; f < 5; ++f) {
+        for (int i = 0; i < workers; ++i) {
+            const WsStats& st = stats_of[i];
+            values[i] = f == 0 ? st.opened.get()
+                      : f == 1 ? st.opened.get() - st.closed.get()
+                      : f == 2 ? st.messages_in.get()
+                      : f == 3 ? st.messages_out.get()
+                               : st.chat_joined.get() - st.chat_left.get();
+        }
+        http::put_per_worker(w, kFamilies[f].name, kFamilies[f].help, kFamilies[f].counter, values, workers);
+    }
 }
 
 }  // namespace ws

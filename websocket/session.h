@@ -1,6 +1,7 @@
 // websocket/session.h — the WebSocket endpoint: the opening handshake (RFC 6455 §4.2) on top of
-// an HTTP connection, then an echo session: every text or binary message comes back with its
-// type, pings get pongs, a close gets a close.
+// an HTTP connection, then a session: on kEchoPath every text or binary message comes back with
+// its type; on kChatPath every text message goes to every member of the chat room (see
+// session.cpp). Pings get pongs, a close gets a close.
 //
 // Limits and liveness (README "WebSocket"):
 //  - a message announced above `max_message` bytes fails with 1009 before it is buffered;
@@ -31,8 +32,15 @@ struct Config {
     std::uint64_t max_backlog = kDefaultMaxBacklogBytes;
 };
 
+inline constexpr std::string_view kEchoPath = "/ws", kChatPath = "/chat";
+// The largest message the chat room takes (then 1009): a chat line, not a file.
+inline constexpr std::uint64_t kChatMaxMessageBytes = 64 * 1024;
+
 // Set once before the workers start.
 void configure(const Config& config);
+
+// The WebSocket families of GET /metrics (an http::MetricsWriter).
+void write_metrics(rt::Writer& w);
 
 // An http::UpgradeHandler for the WebSocket path.
 ex::Task<int> upgrade(http::Connection& conn, const http::Request& req, std::size_t head_bytes);
