@@ -4,6 +4,8 @@
 #   make run        build and serve www/ on 127.0.0.1:8080 with 4 workers
 #   make test       install missing test dependencies, then unit tests (ASan/UBSan), a fuzz smoke
 #                   run (the corpus replayed, then a few seconds per target) and test.py
+#   make browser    the page in www/ in headless chromium against the server (installs chromium with
+#                   apt and playwright-core with npm when missing); part of make test
 #   make fuzz       build the libFuzzer targets and run each for a while (FUZZ_SECONDS)
 #   make bench      wrk against async-nostd, nginx and h2o (installs them when missing)
 #   make size       print the binary's size against its budget
@@ -40,7 +42,6 @@ UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOSTFLAGS := -std=c++20 -O1 -g -Wall -Wextra -iquote . $(SANITIZE)
 
-.PHONY: all run test unit e2e deps size bench clean
 
 all: $(BIN)
 
@@ -75,6 +76,24 @@ unit: $(BUILD)/unit_tests
 e2e: $(BIN)
 	$(PYTHON) -m pytest -q test.py
 
+# The page in www/ in a real browser: Debian's chromium, headless, driven by playwright-core from
+# npm (tests/browser/page.test.mjs starts and stops its own server). SCREENSHOT=www/screenshot.png
+# renews README's picture of the page.
+BROWSER_DIR := tests/browser
+
+browser: $(BIN) $(BROWSER_DIR)/node_modules/.package-lock.json
+	@[ -x /usr/bin/chromium ] || { echo "installing: chromium"; \
+	    SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	cd $(BROWSER_DIR) && timeout -k 10 300 node --test --test-reporter=spec page.test.mjs
+
+$(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "installing: nodejs npm"; \
+	    SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; }
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
 # Installs what the tests need when it is missing (Debian; root or sudo).
 deps:
 	@missing=""; \
@@ -94,9 +113,11 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) e2e
+	$(MAKE) browser
 
 bench: $(BIN)
 	$(PYTHON) bench/bench.py $(BENCH_ARGS)
+
 
 clean:
 	rm -rf $(BUILD) $(BIN)
