@@ -5188,3 +5188,33 @@ def test_health_is_cheap_and_not_logged(server4):
         time.sleep(0.05)
     assert "/health" not in log, log
     assert metric_total(scrape(server4.port), "asyncnostd_http_requests_total", **{"class": "2xx"}) >= 3
+
+
+def test_chat_nothing_follows_the_close_frame(www, tmp_path):
+    """A member with chat messages still queued for it closes: its close reply is the last
+    frame it gets, however much was queued behind it."""
+    srv = ServerProcess(2, www, tmp_path / "server.log", tmp_path,
+                        extra_args=["--ws-max-backlog", str(64 << 20)])
+    try:
+        slow_ws = WsClient(srv.port, "/chat")  # it reads nothing until it has sent its close
+        with slow_ws, WsClient(srv.port, "/chat") as sender:
+            payload = b"q" * 60000
+            for _ in range(160):  # 9.6 MB: more than the kernel holds for a reader this slow
+                sender.send(OP_TEXT, payload)
+                sender.expect_message(OP_TEXT, payload, "own chat message")
+            slow_ws.send(OP_CLOSE, struct.pack("!H", 1000))
+            chats = 0
+            while True:
+                op, data = slow_ws.recv_message()
+                if op == OP_CLOSE:
+                    assert struct.unpack("!H", data[:2])[0] == 1000
+                    break
+                if op == OP_PING:
+                    continue  # a silent member is pinged; it has closed, so it need not answer
+                assert op == OP_TEXT and data == payload, (op, data[:40])
+                chats += 1
+            slow_ws.expect_tcp_eof()
+            assert chats < 160, "everything was delivered before the close: nothing was queued"
+            sender.close(1000)
+    finally:
+        srv.stop()

@@ -110,6 +110,7 @@ bool end(Session& s, std::uint16_t code) {
 }
 
 bool flush_chat(Session& s);
+void drop_chat_queue(Session& s);
 
 // Writes as much of the backlog (then of the chat queue) as the socket takes. False on a broken
 // connection.
@@ -157,6 +158,7 @@ bool send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, st
 // peer has closed too or had time to).
 bool send_close(Session& s, std::uint16_t code, bool linger = true) {
     const std::uint8_t payload[2] = {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
+    drop_chat_queue(s);  // nothing may follow the close frame
     s.close_sent = true;
     s.linger = linger;
     send_frame(s, kClose, payload, 2);
@@ -304,12 +306,20 @@ bool join_chat(Session& s) {
     return true;
 }
 
+void drop_chat_queue(Session& s) {
+    ChatMember* c = s.chat;
+    if (!c) return;
+    for (std::uint32_t i = 0; i < c->count; ++i) unref(c->queue[(c->head + i) % c->capacity]);
+    c->count = 0;
+    c->queued = 0;
+}
+
 void leave_chat(Session& s) {
     ChatMember* c = s.chat;
     if (!c) return;
     (c->prev ? c->prev->next : members) = c->next;
     if (c->next) c->next->prev = c->prev;
-    for (std::uint32_t i = 0; i < c->count; ++i) unref(c->queue[(c->head + i) % c->capacity]);
+    drop_chat_queue(s);
     rt::mem_free(c->queue);
     rt::mem_free(c);
     s.chat = nullptr;
