@@ -8,6 +8,7 @@
 #                   apt and playwright-core with npm when missing); part of make test
 #   make fuzz       build the libFuzzer targets and run each for a while (FUZZ_SECONDS)
 #   make bench      wrk against async-nostd, nginx and h2o (installs them when missing)
+#   make soak       10 minutes of mixed HTTP/WebSocket load, checking RSS and fds stay flat (SOAK_ARGS)
 #   make size       print the binary's size against its budget
 #   make clean
 
@@ -15,10 +16,11 @@ CXX       ?= g++
 HOSTCXX   ?= g++
 BUILD     := build
 BIN       := async-nostd
-# The binary's size budget. 40 KiB held the HTTP server (issues 1-3); strict WebSocket (UTF-8,
-# backpressure, pings) and the graceful stop took it to 42.7 KB, so it is 44 KiB now. Raise it only
-# with a reason in the commit that does.
-SIZE_BUDGET := 45056
+# The binary's size budget. 40 KiB held the HTTP server (issues 1-3); strict WebSocket and the
+# graceful stop took it to 42.7 KB; IPv6, socket activation, the privilege drop, the seccomp
+# filter (5.1 KB together), then the chat room, /metrics and /health (5.9 KB) to 53.7 KB. -Oz
+# would save 0.9 KB of it. Raise it only with a reason in the commit that does.
+SIZE_BUDGET := 55296
 PYTHON    := /usr/bin/python3
 
 # The freestanding server.
@@ -42,6 +44,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOSTFLAGS := -std=c++20 -O1 -g -Wall -Wextra -iquote . $(SANITIZE)
 
+.PHONY: all run test unit e2e browser deps size bench soak clean
 
 all: $(BIN)
 
@@ -118,6 +121,8 @@ test: deps
 bench: $(BIN)
 	$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
+soak: $(BIN)
+	$(PYTHON) bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BIN)

@@ -16,12 +16,17 @@ masked message of S bytes and its verified echo. Scenarios: 100 connections x 32
 32 B text, 50 x 16 KiB binary (messages/s, p50/p99 round trip, messages per server CPU-second,
 over the measured window after a warm-up on the same connections), and 10,000 idle WebSockets
 on a freshly started server (RSS per connection: the server's RSS with them open less its RSS
-before, over the count). async-nostd runs with --max-connections 20000 throughout.
+before, over the count). Chat (chat1000): 1,000 members of the broadcast room on /chat (ws_load
+chat; ws_echo.js serves the same room), 10 of them senders, each a closed loop (its next 64 B
+message when every member has its last one): deliveries per second over all members, p50/p99
+latency from send to receipt, deliveries per server CPU-second; every delivery is checked for
+per-sender order, nothing lost, no member dropped. async-nostd runs with --max-connections 20000
+throughout.
 
     /usr/bin/python3 bench/bench.py                 # everything, 10 s per run (a few minutes)
     /usr/bin/python3 bench/bench.py --quick         # 2 s runs: a smoke check
     /usr/bin/python3 bench/bench.py --only keepalive --only close --workers 2
-    /usr/bin/python3 bench/bench.py --only ws100,ws1000,ws16k,wsidle    # the WebSocket part alone
+    /usr/bin/python3 bench/bench.py --only ws100,ws1000,ws16k,wsidle,chat1000  # the WebSocket part alone
 
 Standard library only. Missing tools (wrk, nginx-light, h2o; ws from npm) are installed unless
 --no-install is given (apt-get as root, or through sudo); a peer that cannot be installed or
@@ -75,7 +80,8 @@ MIB = 1024 * 1024
 #   report         optional: a function(scenario, results, servers) printing the table
 #   fresh          optional: restart each server before the scenario (memory figures)
 #   limits         optional: absolute targets (metric, maximum, label, unit) -> PASS/FAIL
-# WebSocket scenarios (kind "ws"): ws_connections, ws_size (bytes), ws_binary; or ws_idle (count).
+# WebSocket scenarios (kind "ws"): ws_connections, ws_size (bytes), ws_binary; or ws_idle (count);
+# or chat_members, chat_senders, chat_next ("all" or "own": see ws_load.cpp), ws_size (the chat room).
 # ---------------------------------------------------------------------------------------------
 SCENARIOS = [
     dict(name="keepalive", title="keep-alive, 2 KiB file, 100 connections",
@@ -1094,6 +1100,69 @@ def report_ws_idle(scenario, results, servers):
     report_notes(results, servers)
 
 
+def run_ws_chat(scenario, server, args, ctx):
+    """The chat room: ws_load chat opens the members, warms up for --warmup seconds, measures for
+    --duration (the server's CPU time from its "measuring" line to its "measured" one), then waits
+    for the last deliveries and checks that every open member has every message."""
+    if server.name == "ws" and args.node_workers > 1:
+        return {"error": "the ws peer's chat room is per Node process: run it with --node-workers 1"}
+    cmd = [ctx["ws_load"], "chat", "--port", str(server.port), "--path", "/chat", "-n", str(scenario["chat_members"]),
+           "--senders", str(scenario["chat_senders"]), "--next", scenario["chat_next"], "-s", str(scenario["ws_size"]),
+           "-d", str(args.duration), "-w", str(args.warmup)]
+    p, out, err = ws_client(cmd)
+    res = {"cmd": " ".join(cmd)}
+    try:
+        opened = out.json(time.monotonic() + 90, "event")
+        if opened is None or opened.get("open", 0) == 0:
+            p.kill()
+            res["error"] = "no WebSocket opened: %s" % (json.dumps(opened) if opened else "no answer from ws_load")
+            return res
+        if not out.json(time.monotonic() + args.warmup + 30, "event"):  # "measuring"
+            p.kill()
+            res["error"] = "ws_load did not start measuring"
+            return res
+        before = server.snapshot()
+        measured = out.json(time.monotonic() + args.duration + 30, "event")  # "measured"
+        after = server.snapshot()
+        data = out.json(time.monotonic() + 30, "mode") if measured else None
+    except BaseException:
+        p.kill()
+        raise
+    finally:
+        stderr = ws_client_end(p, err)
+    res["raw"] = json.dumps(data) if data else stderr
+    if not server.alive():
+        res["error"] = "server died during the run: " + server.output_tail()
+        return res
+    if data is None:
+        res["error"] = "ws_load gave no result (status %s): %s" % (p.returncode, stderr[-400:])
+        return res
+    if not data.get("deliveries"):
+        res["error"] = "no message delivered: " + json.dumps(data)[-400:]
+        return res
+    cpu = cpu_seconds(before, after)
+    errors = {k: v for k, v in ws_errors(data).items() if k not in ("closed", "stalled")}  # as dropped, lost
+    errors.update((k, data[k]) for k in ("order_violations", "lost", "dropped") if data.get(k))
+    res.update(requests=data["deliveries"], seconds=data["seconds"], cpu_s=cpu, msg_s=data["deliveries_s"],
+               p50=data["p50_us"], p99=data["p99_us"], msg_per_cpu=(data["deliveries"] / cpu) if cpu > 0 else None,
+               errors=errors, first_error=data.get("first_error", ""), open_at_end=data.get("open_at_end"),
+               chat=data)
+    return res
+
+
+def report_ws_chat(scenario, results, servers):
+    report_scenario(scenario, results, servers)
+    for s in servers:
+        d = results.get(s.name, {}).get("chat")
+        if d:
+            log("  %s: %s messages sent/s, max latency %s, %d/%d members open at the end, order violations %d, "
+                "lost %d, dropped %d%s; ws_load used %.2f CPU-s of the %.1f s window"
+                % (s.name, "{:,.0f}".format(d["sent_s"]), fmt_latency(d["max_us"]), d["open_at_end"], d["members"],
+                   d["order_violations"], d["lost"], d["dropped"],
+                   " (close codes %s)" % d["close_codes"] if d["close_codes"] else "", d["client_cpu_s"],
+                   d["seconds"]))
+
+
 def fmt_bytes(b):
     if b is None:
         return "-"
@@ -1114,6 +1183,9 @@ WS_SCENARIOS = [
          unit="messages",
          targets=[("msg_s", 3.0, "WS 50 conns x 16 KiB binary: messages/s"),
                   ("msg_per_cpu", 2.0, "WS 50 conns x 16 KiB binary: messages per server CPU-second")]),
+    dict(name="chat1000", kind="ws", title="chat room, 1,000 members, 10 senders x 64 B text, msg/s = deliveries/s",
+         chat_members=1000, chat_senders=10, chat_next="all", ws_size=64, runner=run_ws_chat, report=report_ws_chat,
+         metrics=WS_METRICS, unit="deliveries"),
     dict(name="wsidle", kind="ws", title="10,000 idle WebSockets, RSS per connection (freshly started servers)",
          ws_idle=10000, runner=run_ws_idle, report=report_ws_idle, fresh=True, metrics=["rss_per_conn"],
          unit="connections",
@@ -1267,6 +1339,10 @@ def main():
             log("")
             if sc.get("ws_idle"):
                 log("== %s: %s (ws_load idle -n %d) ==" % (sc["name"], sc["title"], sc["ws_idle"]))
+            elif sc.get("chat_members"):
+                log("== %s: %s (ws_load chat -n %d --senders %d --next %s -s %d -d %d -w %d) =="
+                    % (sc["name"], sc["title"], sc["chat_members"], sc["chat_senders"], sc["chat_next"],
+                       sc["ws_size"], args.duration, args.warmup))
             elif sc.get("kind") == "ws":
                 log("== %s: %s (ws_load load -c %d -s %d%s -d %d -w %d) =="
                     % (sc["name"], sc["title"], sc["ws_connections"], sc["ws_size"],
