@@ -264,7 +264,8 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     ++ex::this_worker().open_connections;
     if (!conn.buf || !conn.request) rt::LogLine("error").put(" connection refused: out of memory");
     std::int64_t head_deadline = 0;
-    bool taken = false;  // by an upgrade
+    bool taken = false;    // by an upgrade
+    bool drained = false;  // the last receive emptied the socket: the next one waits first
     while (conn.buf && conn.request) {
         Request* const req = conn.request;
         const ParseResult pr = parse_request({conn.buf, conn.len}, *req);
@@ -278,8 +279,10 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             const bool idle = conn.len == 0;
             if (idle && ex::stopping()) break;
             if (!idle && !head_deadline) head_deadline = deadline_in(settings.header_timeout_ns);
-            const long n = co_await net::recv(fd, conn.buf + conn.len, kReadBufferBytes - conn.len,
-                                              idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline, idle);
+            const std::size_t room = kReadBufferBytes - conn.len;
+            const long n = co_await net::recv(fd, conn.buf + conn.len, room,
+                                              idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline, idle, drained);
+            drained = n > 0 && static_cast<std::size_t>(n) < room;
             if (n == -sys::ETIMEDOUT && !idle) co_await send_response(conn, nullptr, 408, "", "", true);
             if (n < 0 && n != -sys::ETIMEDOUT && n != -sys::ECANCELED) log_error(conn, "receive failed", n);
             if (n <= 0) break;

@@ -396,8 +396,9 @@ bool check_timers(Session& s) {
 
 
 // Receives what the socket has into the read buffer (allocated on demand), or straight into the
-// message buffer for a large payload, and processes it. Returns what recv returned.
-long receive(Session& s, std::uint8_t*& in) {
+// message buffer for a large payload, and processes it. Returns what recv returned; `drained`
+// says it was less than there was room for, so the socket is empty for now.
+long receive(Session& s, std::uint8_t*& in, bool& drained) {
     std::uint8_t* dst;
     std::size_t room;
     if (const std::uint64_t left = s.decoder.data_payload_left(); left >= kDirectReadMin) {
@@ -408,6 +409,7 @@ long receive(Session& s, std::uint8_t*& in) {
         dst = in, room = kReadBytes;
     }
     const long n = sys::recv(s.fd, dst, room, sys::MSG_DONTWAIT);
+    drained = n > 0 && static_cast<std::size_t>(n) < room;
     if (n > 0) {
         s.heard_ns = now(), s.ping_sent_ns = 0;
         process(s, dst, static_cast<std::size_t>(n));
@@ -462,15 +464,16 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
             continue;
         }
         if (!s.done) {
-            const long n = receive(s, in);
-            if (n > 0 && ++reads < kReadsBeforeYield) continue;
+            bool drained = false;
+            const long n = receive(s, in, drained);
+            if (n > 0 && (s.done || (!drained && ++reads < kReadsBeforeYield))) continue;
             if (n == 0 || (n < 0 && n != -sys::EAGAIN && n != -sys::EINTR)) {
                 if (!s.done) break;  // the peer is gone
                 continue;            // we ended it: send our close
             }
-            if (n > 0) {
+            if (n > 0 && !drained) {
                 deadline = 0;  // a busy client: let the worker's other tasks run, then go on
-            } else {
+            } else {  // nothing more to read for now (a short read says so without asking again)
                 rt::mem_free(in);  // nothing to read: wait without a buffer
                 in = nullptr;
                 if (sending(s)) events |= sys::POLLOUT;
