@@ -54,6 +54,8 @@ constexpr std::string_view kUsage =
     "  --ws-ping-interval SECS  ping a silent WebSocket; 1001 if no answer (default: 30)\n"
     "  --ws-max-backlog BYTES   unread replies before 1008 (default: 1048576)\n"
     "  --drain-timeout SECS     on SIGTERM/SIGINT, time to finish open responses (default: 10)\n"
+    "  --io ppoll|epoll         how workers wait for sockets: ppoll scans every connection on\n"
+    "                           each wake-up, epoll only the ready ones (default: ppoll)\n"
     "  --user UID[:GID]         started as root: after binding, run as this user and group\n"
     "                           (GID defaults to UID; supplementary groups are dropped)\n"
     "  --no-sandbox             do not install the seccomp filter (default: installed once\n"
@@ -108,6 +110,7 @@ struct Options {
     std::string_view ip_text;
     std::uint16_t port = 0;
     bool sandbox = true;
+    rt::IoBackend io = rt::IoBackend::ppoll;
     bool drop_user = false;
     unsigned uid = 0, gid = 0;
     const char* root = "www";
@@ -173,6 +176,13 @@ int parse_args(int argc, char** argv, Options& o) {
         }
         if (arg == "--no-access-log" || arg == "--no-sandbox") {
             (arg == "--no-sandbox" ? o.sandbox : o.http.access_log) = false;
+            continue;
+        }
+        if (arg == "--io") {
+            const std::string_view v = i + 1 < argc ? argv[i + 1] : "";
+            if (v != "ppoll" && v != "epoll") return fail(kExitUsage, "--io needs ppoll or epoll");
+            o.io = v == "epoll" ? rt::IoBackend::epoll : rt::IoBackend::ppoll;
+            ++i;
             continue;
         }
         if (arg == "--user") {
@@ -365,7 +375,7 @@ int main(int argc, char** argv) {
     http::configure(o.http);
     ws::configure(o.ws);
     ex::Worker* workers = nullptr;
-    if (const int r = ex::start_workers(o.workers, http::on_connection, http::file_cache_end_turn, &workers); r < 0)
+    if (const int r = ex::start_workers(o.workers, o.io, http::on_connection, http::file_cache_end_turn, &workers); r < 0)
         return fail(kExitFailure, "cannot start the workers", "", "", r);
 
     const int pid = sys::getpid();
@@ -380,6 +390,7 @@ int main(int argc, char** argv) {
         net::put_peer(line, bound);
         if (inherited) line.put(" inherited-fd=").put_int(listen_fd);
         line.put(" root=").put(o.root).put(" pid=").put_int(pid).put(" sandbox=").put(o.sandbox ? "seccomp" : "off");
+        line.put(" io=").put(o.io == rt::IoBackend::epoll ? "epoll" : "ppoll");
         if (o.drop_user) line.put(" user=").put_uint(o.uid).put(':').put_uint(o.gid);
     }
     rt::Inbox* inboxes[ex::kMaxWorkers];

@@ -48,6 +48,9 @@ BINARY = Path(os.environ.get("ASYNC_NOSTD_BIN", HERE / "async-nostd"))
 HOST = "127.0.0.1"
 SOCK_TIMEOUT = 5.0
 WORKER_COUNTS = [2, 4, 8, 16]
+# Every test runs once per IO backend (--io); ASYNC_NOSTD_IO=epoll picks one.
+IO_BACKENDS = os.environ.get("ASYNC_NOSTD_IO", "ppoll,epoll").split(",")
+IO = {"backend": IO_BACKENDS[0]}  # the current test's, for every server it starts
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -231,7 +234,8 @@ class ServerProcess:
         self.port = port or free_port()
         self.workdir = Path(workdir)
         self.args = [str(BINARY), str(workers), HOST, str(self.port),
-                     "--root", str(self.root), "--log", str(self.log_path), *extra_args]
+                     "--root", str(self.root), "--log", str(self.log_path),
+                     "--io", IO["backend"], *extra_args]
         self.stdout_path = self.workdir / f"server-{self.port}.stdout"
         self.stderr_path = self.workdir / f"server-{self.port}.stderr"
         self._out = open(self.stdout_path, "wb")
@@ -312,6 +316,13 @@ class ServerProcess:
 
     def thread_count(self):
         return len(os.listdir(f"/proc/{self.pid}/task"))
+
+
+@pytest.fixture(autouse=True, params=IO_BACKENDS)
+def io_backend(request):
+    """Runs the test with the servers it starts waiting through this IO backend."""
+    IO["backend"] = request.param
+    return request.param
 
 
 @pytest.fixture(scope="session")
@@ -1180,7 +1191,7 @@ def test_log_file(server):
             rf'in=(\d+) out=(\d+)')
     patterns["start"] = re.compile(
         rf"{ISO_TS} start workers={W} listen=127\.0\.0\.1:{server.port} root=(\S+) "
-        rf"pid={server.pid} sandbox=seccomp")
+        rf"pid={server.pid} sandbox=seccomp io={IO['backend']}")
 
     deadline = time.monotonic() + 2.0
     while True:
@@ -4540,7 +4551,7 @@ def launch(request, tmp_path):
 
 def server_args(www, tmp_path, *positional, extra=()):
     return [str(BINARY), *positional, "--root", str(www), "--log", str(tmp_path / "server.log"),
-            *extra]
+            "--io", IO["backend"], *extra]
 
 
 def http_get(family, addr, target="/index.html"):
@@ -4854,7 +4865,7 @@ def test_sandbox_on_every_thread(server4):
     statuses = thread_ids(server4.pid, "Seccomp")
     assert statuses == [["2"]] * 5, statuses  # filter mode, on the acceptor and 4 workers
     assert thread_ids(server4.pid, "NoNewPrivs") == [["1"]] * 5
-    assert re.search(rf" start workers=4 .* sandbox=seccomp$", server4.log_path.read_text(), re.M)
+    assert re.search(rf" start workers=4 .* sandbox=seccomp io=\w+$", server4.log_path.read_text(), re.M)
 
 
 @pytest.mark.parametrize("nr,args", [(SYS_socket, (2, 1, 0)), (SYS_getuid, ())],
@@ -4881,7 +4892,7 @@ def test_no_sandbox_allows_the_same_call(www, tmp_path):
         assert fd is not None and fd > 2, fd
         with HttpClient(srv.port) as c:
             check_file_response(c.request("GET", "/index.html"), "/index.html")
-        assert re.search(r" sandbox=off$", srv.log_path.read_text(), re.M)
+        assert re.search(r" sandbox=off io=\w+$", srv.log_path.read_text(), re.M)
     finally:
         assert srv.stop() is None
     assert srv.proc.returncode == 0

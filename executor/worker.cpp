@@ -12,6 +12,7 @@ namespace {
 thread_local Worker* current;
 Worker* all_workers;
 int all_count;
+rt::IoBackend io_backend;
 rt::Atomic<bool> stop_requested{false};
 
 void resume_all(rt::Waiter* list) {
@@ -56,8 +57,8 @@ int worker_main(void* arg) {
     current = &w;
     rt::memory_attach_thread(w.index + 1);
     rt::clock_refresh();
-    if (!rt::log_batch_thread() || !w.io.init(w.inbox.wake_fd)) {
-        rt::LogLine("error").put(" worker ").put_int(w.index).put(": out of memory at start");
+    if (!rt::log_batch_thread() || !w.io.init(w.inbox.wake_fd, io_backend)) {
+        rt::LogLine("error").put(" worker ").put_int(w.index).put(": cannot set up its IO registry (out of memory?)");
         sys::exit_group(70);
     }
     run(w);
@@ -78,7 +79,8 @@ void stop_workers(Worker* workers, int count) {
     for (int i = 0; i < count; ++i) sys::write(workers[i].inbox.wake_fd, &one, sizeof one);
 }
 
-int start_workers(int count, ConnectionHandler handler, TurnHandler turn_end, Worker** out) {
+int start_workers(int count, rt::IoBackend backend, ConnectionHandler handler, TurnHandler turn_end, Worker** out) {
+    io_backend = backend;
     auto* workers = new Worker[count];
     if (!workers) return -sys::ENOMEM;
     all_workers = workers, all_count = count;

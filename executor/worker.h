@@ -58,8 +58,8 @@ Worker* workers(int& count);
 void stop_workers(Worker* workers, int count);
 bool stopping();
 
-// Starts `count` workers (1 … kMaxWorkers). Heap ids 1 … count are theirs (0 is the main
+// Starts `count` workers (1 … kMaxWorkers), each waiting with `backend`. Heap ids 1 … count are theirs (0 is the main
 // thread's). Returns 0 or -errno; `workers` receives the array.
-int start_workers(int count, ConnectionHandler handler, TurnHandler turn_end, Worker** workers);
+int start_workers(int count, rt::IoBackend backend, ConnectionHandler handler, TurnHandler turn_end, Worker** workers);
 
 }  // namespace ex

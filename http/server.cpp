@@ -258,15 +258,30 @@ ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFra
     co_return 0;
 }
 
+// The read buffer and the Request: a connection holds them only while it has a request to read
+// or answer. False when out of memory.
+void release_buffers(Connection& conn) {
+    rt::mem_free(conn.request);
+    rt::mem_free(conn.buf);
+    conn.request = nullptr, conn.buf = nullptr;
+}
+
+bool take_buffers(Connection& conn) {
+    conn.buf = static_cast<char*>(rt::mem_alloc(kReadBufferBytes));
+    conn.request = static_cast<Request*>(rt::mem_alloc(sizeof(Request)));
+    if (conn.buf && conn.request) return true;
+    release_buffers(conn);
+    rt::LogLine("error").put(" connection dropped: out of memory for its buffers");
+    return false;
+}
+
 ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
-    Connection conn{fd, peer, static_cast<char*>(rt::mem_alloc(kReadBufferBytes)), 0,
-                    static_cast<Request*>(rt::mem_alloc(sizeof(Request)))};
+    Connection conn{fd, peer, nullptr, 0, nullptr};
     ++ex::this_worker().open_connections;
-    if (!conn.buf || !conn.request) rt::LogLine("error").put(" connection refused: out of memory");
     std::int64_t head_deadline = 0;
     bool taken = false;    // by an upgrade
-    bool drained = false;  // the last receive emptied the socket: the next one waits first
-    while (conn.buf && conn.request) {
+    bool drained = false;  // the last receive emptied the socket
+    while (conn.buf || take_buffers(conn)) {
         Request* const req = conn.request;
         const ParseResult pr = parse_request({conn.buf, conn.len}, *req);
         if (pr.kind == ParseResult::incomplete) {
@@ -278,10 +293,23 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             // bytes, so a client trickling a head slowly cannot hold the slot.
             const bool idle = conn.len == 0;
             if (idle && ex::stopping()) break;
+            if (idle && drained) {
+                // Between requests, and the last receive emptied the socket: wait for the next
+                // one without buffers, so an idle keep-alive connection costs its task's frame
+                // and nothing else. (ppoll and epoll are level-triggered: bytes that came in the
+                // meantime end the wait at once, and the receive it would take to find the
+                // socket empty is saved.)
+                release_buffers(conn);
+                const int w = co_await net::WaitReady{fd, sys::POLLIN, deadline_in(settings.keep_alive_timeout_ns), true};
+                if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) log_error(conn, "wait failed", w);
+                if (w < 0) break;
+                drained = false;
+                continue;
+            }
             if (!idle && !head_deadline) head_deadline = deadline_in(settings.header_timeout_ns);
             const std::size_t room = kReadBufferBytes - conn.len;
             const long n = co_await net::recv(fd, conn.buf + conn.len, room,
-                                              idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline, idle, drained);
+                                              idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline, idle);
             drained = n > 0 && static_cast<std::size_t>(n) < room;
             if (n == -sys::ETIMEDOUT && !idle) co_await send_response(conn, nullptr, 408, "", "", true);
             if (n < 0 && n != -sys::ETIMEDOUT && n != -sys::ECANCELED) log_error(conn, "receive failed", n);
@@ -319,8 +347,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         conn.len -= next;
         __builtin_memmove(conn.buf, conn.buf + next, conn.len);
     }
-    rt::mem_free(conn.request);
-    rt::mem_free(conn.buf);
+    release_buffers(conn);
     if (!taken) close_connection(fd);
 }
 

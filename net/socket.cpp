@@ -80,10 +80,7 @@ void put_peer(rt::Writer& w, const sys::sockaddr_any& peer) {
     if (peer.family == sys::AF_INET6) w.put(':').put_uint(swap16(peer.v6.port));
 }
 
-ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle, bool wait_first) {
-    if (wait_first) {
-        if (const int w = co_await WaitReady{fd, sys::POLLIN, deadline, idle}; w < 0) co_return w;
-    }
+ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle) {
     for (;;) {
         const long n = sys::recv(fd, buf, len);
         if (n != -sys::EAGAIN && n != -sys::EINTR) co_return n;

@@ -54,10 +54,8 @@ struct WaitReady {
 };
 
 // Some bytes (> 0), 0 at end of stream, or -errno. An `idle` wait (for a new request) ends with
-// -ECANCELED when the server stops. `wait_first` when the caller knows the socket was empty a
-// moment ago (its last receive was short): it saves the receive that would only say EAGAIN
-// (ppoll is level-triggered, so bytes that came meanwhile end the wait at once).
-ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle = false, bool wait_first = false);
+// -ECANCELED when the server stops.
+ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle = false);
 
 // The sends below wait for a full socket at most `stall_ns` at a time: the timeout is for a
 // client that stopped reading, so it restarts whenever the socket takes more bytes, and a long

@@ -1,4 +1,4 @@
-// runtime/io_registry.cpp — see io_registry.h.
+// runtime/io_registry.cpp — the ppoll backend; see io_registry.h.
 #include "runtime/io_registry.h"
 
 
@@ -8,7 +8,7 @@
 
 namespace rt {
 
-bool IoRegistry::init(int wake_fd) {
+bool PollRegistry::init(int wake_fd) {
     if (!grow()) return false;
     fds_[0] = {wake_fd, sys::POLLIN, 0};
     waiters_[0] = nullptr;
@@ -17,7 +17,7 @@ bool IoRegistry::init(int wake_fd) {
     return true;
 }
 
-bool IoRegistry::grow() {
+bool PollRegistry::grow() {
     const int capacity = capacity_ ? capacity_ * 2 : 64;
     auto* fds = static_cast<sys::pollfd*>(mem_alloc(capacity * sizeof(sys::pollfd)));
     auto* waiters = static_cast<Waiter**>(mem_alloc(capacity * sizeof(Waiter*)));
@@ -36,7 +36,7 @@ bool IoRegistry::grow() {
     return true;
 }
 
-bool IoRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
+bool PollRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
     if (count_ == capacity_ && !grow()) return false;
     fds_[count_] = {fd, events, 0};
     waiters_[count_] = waiter;
@@ -45,7 +45,7 @@ bool IoRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline
     return true;
 }
 
-void IoRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready) {
+void PollRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready) {
     std::int64_t wait = max_wait_ns;
     for (int i = 1; i < count_; ++i)
         if (deadlines_[i] - now_ns < wait) wait = deadlines_[i] - now_ns;
@@ -74,7 +74,7 @@ void IoRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& re
     }
 }
 
-void IoRegistry::finish(int i, int result, Waiter*& ready) {
+void PollRegistry::finish(int i, int result, Waiter*& ready) {
     Waiter* w = waiters_[i];
     w->result = result;
     w->next = ready;
@@ -82,14 +82,14 @@ void IoRegistry::finish(int i, int result, Waiter*& ready) {
     remove(i);
 }
 
-void IoRegistry::remove(int i) {
+void PollRegistry::remove(int i) {
     --count_;
     fds_[i] = fds_[count_];
     waiters_[i] = waiters_[count_];
     deadlines_[i] = deadlines_[count_];
 }
 
-bool IoRegistry::disarm(const Waiter* waiter) {
+bool PollRegistry::disarm(const Waiter* waiter) {
     for (int i = 1; i < count_; ++i) {
         if (waiters_[i] != waiter) continue;
         remove(i);
@@ -98,7 +98,7 @@ bool IoRegistry::disarm(const Waiter* waiter) {
     return false;
 }
 
-void IoRegistry::cancel_idle(Waiter*& ready) {
+void PollRegistry::cancel_idle(Waiter*& ready) {
     for (int i = 1; i < count_;) {
         if (waiters_[i]->idle) finish(i, -sys::ECANCELED, ready);
         else ++i;

@@ -16,7 +16,7 @@ inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprot
                       sendfile = 40, socket = 41, sendto = 44, recvfrom = 45, sendmsg = 46, shutdown = 48,
                       bind = 49, listen = 50, getsockname = 51, setsockopt = 54, getsockopt = 55, clone = 56, exit = 60, fcntl = 72,
                       arch_prctl = 158, futex = 202, clock_gettime = 228, exit_group = 231,
-                      openat = 257, ppoll = 271, accept4 = 288, signalfd4 = 289, eventfd2 = 290, dup3 = 292, prlimit64 = 302,
+                      openat = 257, ppoll = 271, epoll_wait = 232, epoll_ctl = 233, epoll_create1 = 291, accept4 = 288, signalfd4 = 289, eventfd2 = 290, dup3 = 292, prlimit64 = 302,
                       rt_sigreturn = 15, prctl = 157, restart_syscall = 219, seccomp = 317,
                       setgroups = 116, setresuid = 117, getresuid = 118, setresgid = 119, getresgid = 120,
                       openat2 = 437;
@@ -98,6 +98,14 @@ struct pollfd {
     short events, revents;
 };
 inline constexpr short POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+
+// epoll(7)
+inline constexpr unsigned EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLONESHOT = 1u << 30;
+inline constexpr int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EPOLL_CLOEXEC = 02000000;
+struct [[gnu::packed]] epoll_event {  // packed on x86-64: 12 bytes
+    std::uint32_t events;
+    void* data;
+};
 
 // mmap(2)
 inline constexpr int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;

@@ -128,6 +128,14 @@ inline int shutdown(int fd, int how) { return (int)syscall2(nr::shutdown, fd, ho
 inline int ppoll(pollfd* fds, unsigned long n, const timespec* timeout) {
     return (int)syscall5(nr::ppoll, L(fds), L(n), L(timeout), 0, 8);
 }
+// int epoll_create1(int flags);
+inline int epoll_create1(int flags) { return (int)syscall1(nr::epoll_create1, flags); }
+// int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+inline int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) { return (int)syscall4(nr::epoll_ctl, epfd, op, fd, L(ev)); }
+// int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout_ms);
+inline int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) {
+    return (int)syscall4(nr::epoll_wait, epfd, L(events), max, timeout_ms);
+}
 // int rt_sigprocmask(int how, const sigset_t *set, sigset_t *old, size_t sigsetsize);
 inline int rt_sigprocmask(int how, const std::uint64_t* set, std::uint64_t* old) {
     return (int)syscall4(nr::rt_sigprocmask, how, L(set), L(old), 8);
