@@ -6,37 +6,31 @@
 // WebSocket costs its coroutine frames and nothing else.
 #include "websocket/session.h"
 
-#include "executor/worker.h"
 #include "http/path.h"
 #include "net/socket.h"
-#include "runtime/clock.h"
 #include "runtime/log.h"
-#include "runtime/memory.h"
 #include "sys/syscall.h"
 #include "websocket/base64.h"
-#include "websocket/decoder.h"
+#include "websocket/connection.h"
 #include "websocket/frame.h"
 
 namespace ws {
+namespace detail {
+Config settings;
+WsStats stats_of[ex::kMaxWorkers];
+}  // namespace detail
+
 namespace {
 
 using http::Connection;
-
-Config settings;
+using namespace detail;
 
 constexpr std::size_t kReadBytes = 16 * 1024;         // the read buffer, held only while busy
 constexpr std::size_t kDirectReadMin = 4 * 1024;      // payload this large is received in place
 constexpr int kReadsBeforeYield = 16;                 // then let the worker's other tasks run
 constexpr std::int64_t kLingerNs = 2 * http::kSecond; // after our close: wait for the peer's EOF
 
-// Per-worker counters for GET /metrics (see http/metrics.h).
-struct alignas(64) WsStats {
-    rt::Counter opened, closed, messages_in, messages_out, chat_joined, chat_left;
-};
-WsStats stats_of[ex::kMaxWorkers];
-WsStats& stats() { return stats_of[ex::this_worker().index]; }
 
-std::int64_t now() { return rt::thread_clock().monotonic_ns; }
 
 // RFC 6455 §4.2.1: what makes a request a valid opening handshake. Returns 0 if it is, else the
 // HTTP status to refuse it with (400, or 426 for a version we do not speak).
@@ -51,70 +45,11 @@ int check_handshake(const http::Request& req) {
     return 0;
 }
 
-// A growable byte buffer from the worker heap; `data` is null while empty.
-struct Buffer {
-    std::uint8_t* data = nullptr;
-    std::size_t size = 0, capacity = 0;
-
-    bool reserve(std::size_t want) {
-        if (want <= capacity) return true;
-        std::size_t cap = capacity ? capacity : 256;
-        while (cap < want) cap *= 2;
-        auto* grown = static_cast<std::uint8_t*>(rt::mem_alloc(cap));
-        if (!grown) return false;
-        if (size) __builtin_memcpy(grown, data, size);
-        rt::mem_free(data);
-        data = grown, capacity = cap;
-        return true;
-    }
-    bool append(const std::uint8_t* p, std::size_t n) {
-        if (!reserve(size + n)) return false;
-        if (n) __builtin_memcpy(data + size, p, n);
-        size += n;
-        return true;
-    }
-    void release() {
-        rt::mem_free(data);
-        *this = {};
-    }
-};
-
-struct ChatMember;
-
-struct Session {
-    Session(int f, const sys::sockaddr_any& p, std::uint64_t max_message) : fd(f), peer(p), decoder(max_message) {}
-
-    int fd;
-    sys::sockaddr_any peer;
-    Decoder decoder;
-    ChatMember* chat = nullptr;    // set for a member of the chat room
-    rt::Waiter* parked = nullptr;  // the session's wait, while it waits
-    Buffer message;                // a message that arrived in more than one piece
-    Buffer backlog;                // bytes of frames the socket has not taken yet
-    std::size_t backlog_sent = 0;  // of backlog.size, already written
-    std::int64_t heard_ns = now(); // the last time the peer sent anything
-    std::int64_t ping_sent_ns = 0; // our unanswered ping, or 0
-    std::int64_t progress_ns = 0;  // the last time the backlog shrank
-    std::uint64_t messages_in = 0, messages_out = 0;
-    std::uint16_t close_code = 1006;  // "abnormal": the TCP connection ended without a close frame
-    bool done = false;                // no more frames are read
-    bool close_sent = false;          // our close frame is sent or queued
-    bool linger = false;              // after it, wait for the peer to close first
-};
-
-// Ends the session with `code`. Returns false, so callers can `return end(s, code)`.
-bool end(Session& s, std::uint16_t code) {
-    s.close_code = code;
-    s.done = true;
-    return false;
-}
-
-bool flush_chat(Session& s);
-void drop_chat_queue(Session& s);
+}  // namespace
 
 // Writes as much of the backlog (then of the chat queue) as the socket takes. False on a broken
 // connection.
-bool flush(Session& s) {
+bool detail::flush(Session& s) {
     while (s.backlog_sent < s.backlog.size) {
         const long n = sys::send(s.fd, s.backlog.data + s.backlog_sent, s.backlog.size - s.backlog_sent,
                                  sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
@@ -129,7 +64,7 @@ bool flush(Session& s) {
 
 // Sends one unfragmented frame without waiting: straight to the socket when nothing is queued
 // before it, the rest (or all of it) into the backlog. False when the session must end.
-bool send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::size_t len) {
+bool detail::send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::size_t len) {
     std::uint8_t header[kMaxFrameHeader];
     const std::size_t header_len = encode_frame_header(header, true, opcode, len);
     std::size_t sent = 0;
@@ -156,7 +91,7 @@ bool send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, st
 
 // Queues our close frame with `code`; the session ends once it is out (and, with `linger`, once the
 // peer has closed too or had time to).
-bool send_close(Session& s, std::uint16_t code, bool linger = true) {
+bool detail::send_close(Session& s, std::uint16_t code, bool linger) {
     const std::uint8_t payload[2] = {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
     drop_chat_queue(s);  // nothing may follow the close frame
     s.close_sent = true;
@@ -165,169 +100,7 @@ bool send_close(Session& s, std::uint16_t code, bool linger = true) {
     return end(s, code);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The chat room (GET /chat): a text message from any member goes to every member, on every
-// worker. The sender's worker builds the server frame once, in a ChatMessage that carries one
-// inbox task per worker; each worker hands the same bytes to its own members, and the last
-// reference frees them. Messages from one sender reach each worker's inbox in the order sent,
-// and each member's queue is first in, first out, so every member sees them in that order.
-//
-// A member that cannot keep up: frames its socket does not take wait in its queue as references
-// to the shared message (only the unsent rest of a frame the socket took part of is copied, at
-// most one frame of kChatMaxMessageBytes). When a message arrives while the queue already holds
-// more than --ws-max-backlog bytes, the member is dropped (1008), like an echo client that does
-// not read; the others never wait for it.
-
-struct ChatMessage;
-struct ChatLink : rt::InboxTask {  // the message's way into one worker's inbox
-    ChatMessage* message;
-};
-struct ChatMessage {
-    rt::Atomic<int> refs;
-    std::uint32_t size;     // of the frame
-    std::uint8_t* frame;    // header and payload, after the links
-    ChatLink* links() { return reinterpret_cast<ChatLink*>(this + 1); }
-};
-
-void unref(ChatMessage* m) {
-    if (m->refs.fetch_add(-1, rt::acq_rel) == 1) rt::mem_free(m);
-}
-
-struct ChatMember {
-    Session* session;
-    ChatMember* prev;
-    ChatMember* next;
-    ChatMessage** queue;  // a ring of `capacity`; `count` from `head`
-    std::uint32_t head, count, capacity;
-    std::uint64_t queued;  // bytes
-};
-
-thread_local ChatMember* members;  // this worker's
-
-// Wakes a session that waits for input only, so that it waits for room in the socket too.
-void wake(Session& s) {
-    if (!s.parked || !ex::this_worker().io.disarm(s.parked)) return;
-    s.parked->result = 0;
-    ex::this_worker().schedule(s.parked);
-    s.parked = nullptr;
-}
-
-// Sends the queue's frames while the socket takes them whole; the rest of one taken in part
-// moves to the backlog. False on a broken connection.
-bool flush_chat(Session& s) {
-    ChatMember& c = *s.chat;
-    while (c.count && s.backlog.size == 0) {
-        ChatMessage* m = c.queue[c.head];
-        const long n = sys::send(s.fd, m->frame, m->size, sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
-        if (n == -sys::EAGAIN) return true;
-        if (n < 0 && n != -sys::EINTR) return end(s, s.close_code);
-        if (n < 0) continue;
-        if (n < static_cast<long>(m->size) && !s.backlog.append(m->frame + n, m->size - static_cast<std::size_t>(n)))
-            return end(s, 1011);
-        s.progress_ns = now();
-        c.head = c.head + 1 == c.capacity ? 0 : c.head + 1;
-        --c.count;
-        c.queued -= m->size;
-        unref(m);
-        ++s.messages_out;
-        stats().messages_out.add();
-    }
-    return true;
-}
-
-// One message for one member of this worker.
-void offer(Session& s, ChatMessage* m) {
-    if (s.done) return;
-    ChatMember& c = *s.chat;
-    if (s.backlog.size == 0 && c.count == 0) {  // nothing before it: straight to the socket
-        long n = sys::send(s.fd, m->frame, m->size, sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
-        if (n == -sys::EAGAIN || n == -sys::EINTR) n = 0;
-        if (n < 0) return end(s, s.close_code), wake(s);
-        ++s.messages_out;
-        stats().messages_out.add();
-        if (n == static_cast<long>(m->size)) return;
-        if (!s.backlog.append(m->frame + n, m->size - static_cast<std::size_t>(n))) return end(s, 1011), wake(s);
-        s.progress_ns = now();
-        return wake(s);  // it must now wait for room in the socket too
-    }
-    if (c.queued > settings.max_backlog) return end(s, 1008), wake(s);  // it does not keep up
-    if (c.count == c.capacity) {
-        const std::uint32_t capacity = c.capacity ? c.capacity * 2 : 16;
-        auto* grown = static_cast<ChatMessage**>(rt::mem_alloc(capacity * sizeof(ChatMessage*)));
-        if (!grown) return end(s, 1011), wake(s);
-        for (std::uint32_t i = 0; i < c.count; ++i) grown[i] = c.queue[(c.head + i) % c.capacity];
-        rt::mem_free(c.queue);
-        c.queue = grown, c.head = 0, c.capacity = capacity;
-    }
-    m->refs.fetch_add(1, rt::relaxed);
-    c.queue[(c.head + c.count) % c.capacity] = m;
-    ++c.count;
-    c.queued += m->size;
-}
-
-// Runs on each worker for each message: hands it to the worker's members.
-void deliver(rt::InboxTask* task) {
-    ChatMessage* m = static_cast<ChatLink*>(task)->message;
-    for (ChatMember* c = members; c; c = c->next) offer(*c->session, m);
-    unref(m);
-}
-
-// A member's text message, to every member on every worker. False when out of memory.
-bool publish(const std::uint8_t* text, std::size_t size) {
-    int workers;
-    ex::Worker* all = ex::workers(workers);
-    std::uint8_t header[kMaxFrameHeader];
-    const std::size_t header_len = encode_frame_header(header, true, kText, size);
-    const std::size_t links = static_cast<std::size_t>(workers) * sizeof(ChatLink);
-    auto* m = static_cast<ChatMessage*>(rt::mem_alloc(sizeof(ChatMessage) + links + header_len + size));
-    if (!m) return false;
-    m->refs.store(workers, rt::relaxed);
-    m->size = static_cast<std::uint32_t>(header_len + size);
-    m->frame = reinterpret_cast<std::uint8_t*>(m->links()) + links;
-    __builtin_memcpy(m->frame, header, header_len);
-    if (size) __builtin_memcpy(m->frame + header_len, text, size);
-    for (int i = 0; i < workers; ++i) {
-        ChatLink& link = m->links()[i];
-        link.run = deliver;
-        link.message = m;
-        all[i].inbox.post(&link);
-    }
-    return true;
-}
-
-bool join_chat(Session& s) {
-    auto* c = static_cast<ChatMember*>(rt::mem_alloc(sizeof(ChatMember)));
-    if (!c) return false;
-    *c = {&s, nullptr, members, nullptr, 0, 0, 0, 0};
-    if (members) members->prev = c;
-    members = c;
-    s.chat = c;
-    stats().chat_joined.add();
-    return true;
-}
-
-void drop_chat_queue(Session& s) {
-    ChatMember* c = s.chat;
-    if (!c) return;
-    for (std::uint32_t i = 0; i < c->count; ++i) unref(c->queue[(c->head + i) % c->capacity]);
-    c->count = 0;
-    c->queued = 0;
-}
-
-void leave_chat(Session& s) {
-    ChatMember* c = s.chat;
-    if (!c) return;
-    (c->prev ? c->prev->next : members) = c->next;
-    if (c->next) c->next->prev = c->prev;
-    drop_chat_queue(s);
-    rt::mem_free(c->queue);
-    rt::mem_free(c);
-    s.chat = nullptr;
-    stats().chat_left.add();
-}
-
-// What the session still has to send.
-bool sending(const Session& s) { return s.backlog.size || (s.chat && s.chat->count); }
+namespace {
 
 // Hands received bytes to the decoder and answers its events. False when the session ends.
 bool process(Session& s, std::uint8_t* p, std::size_t n) {

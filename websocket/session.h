@@ -1,7 +1,7 @@
 // websocket/session.h — the WebSocket endpoint: the opening handshake (RFC 6455 §4.2) on top of
 // an HTTP connection, then a session: on kEchoPath every text or binary message comes back with
 // its type; on kChatPath every text message goes to every member of the chat room (see
-// session.cpp). Pings get pongs, a close gets a close.
+// chat.cpp). Pings get pongs, a close gets a close.
 //
 // Limits and liveness (README "WebSocket"):
 //  - a message announced above `max_message` bytes fails with 1009 before it is buffered;
