@@ -5229,3 +5229,16 @@ def test_chat_nothing_follows_the_close_frame(www, tmp_path):
             sender.close(1000)
     finally:
         srv.stop()
+
+
+def test_metrics_at_the_largest_worker_count(www, tmp_path):
+    """256 workers, the most there can be: the exposition still fits its buffer whole, with a
+    line for every worker."""
+    srv = ServerProcess(256, www, tmp_path / "server.log", tmp_path)
+    try:
+        samples = scrape(srv.port)
+        workers = {l.split(",")[0] for (n, l) in samples if n == "asyncnostd_worker_http_requests_total"}
+        assert workers == {f'worker="{i}"' for i in range(256)}
+        assert ("asyncnostd_worker_chat_members", 'worker="255"') in samples
+    finally:
+        srv.stop()

@@ -210,8 +210,9 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
         if (text) {
             rt::Writer w(text, capacity);
             write_metrics(w, settings.metrics);
-            status = 200, text_body = w.view();
-            headers.put("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nCache-Control: no-store\r\n");
+            status = w.overflowed() ? 500 : 200;  // never a cut exposition
+            if (status == 200) text_body = w.view();
+            if (status == 200) headers.put("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nCache-Control: no-store\r\n");
         }
     } else if (get) {
         status = select_file(req, headers, body, file);
