@@ -8,6 +8,20 @@ per second, p50 and p99 latency, requests per server CPU-second (utime+stime of 
 processes over the load, from /proc) and each figure's ratio to the better peer; then idle RSS and
 the targets from the issue with PASS/FAIL.
 
+async-nostd takes part once per IO backend, each a server of its own in every table: async-nostd
+(no --io: the default, ppoll) and async-nostd-epoll (--io epoll), the same binary. Each has its own
+"vs best peer" row (the best of the other servers, never the other backend) and its own target
+lines, prefixed with its name.
+
+HTTP scenarios: keep-alive 2 KiB at 100, 1,000 and 10,000 connections (c10000: wrk needs a
+descriptor per connection, so RLIMIT_NOFILE must allow 10,000 and more: it is raised to the hard
+limit), Connection: close, a 100 MiB file, and idle10k: wrk -c100 keep-alive on the 2 KiB file
+while this process holds 10,000 other keep-alive connections open and silent (each after one
+answered GET), on freshly started servers; it shows what a wait costs when most connections
+are idle (ppoll hands the kernel all of them on every wait). Every server is configured for
+more than 10,000 connections (async-nostd --max-connections 20000, h2o max-connections 20000,
+nginx worker_connections half the descriptor limit per worker).
+
 WebSocket: the peer is Node's ws package (bench/ws_echo.js: an echo server on /ws, permessage-
 deflate off, one Node process unless --node-workers says otherwise; ws is installed with npm
 into bench/.node). The load client is bench/ws_load.cpp, compiled here with g++ into
@@ -80,6 +94,9 @@ MIB = 1024 * 1024
 #   report         optional: a function(scenario, results, servers) printing the table
 #   fresh          optional: restart each server before the scenario (memory figures)
 #   limits         optional: absolute targets (metric, maximum, label, unit) -> PASS/FAIL
+#   idle_connections  optional (wrk scenarios): this many other keep-alive connections, each after
+#                  one answered GET of idle_path, are held open and silent through the warm-up and
+#                  the measured run (IdleConnections); one the server closed meanwhile is an error
 # WebSocket scenarios (kind "ws"): ws_connections, ws_size (bytes), ws_binary; or ws_idle (count);
 # or chat_members, chat_senders, chat_next ("all" or "own": see ws_load.cpp), ws_size (the chat room).
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +111,11 @@ SCENARIOS = [
     dict(name="c1000", title="keep-alive, 2 KiB file, 1,000 connections",
          path="/" + SMALL_NAME, connections=1000, headers=[], timeout=10,
          targets=[("req_s", 1.0, "keep-alive 2 KiB, 1,000 conns: req/s")]),
+    dict(name="c10000", title="keep-alive, 2 KiB file, 10,000 connections",
+         path="/" + SMALL_NAME, connections=10000, headers=[], timeout=15),
+    dict(name="idle10k", title="keep-alive, 2 KiB file, 100 connections, with 10,000 idle keep-alive connections open",
+         path="/" + SMALL_NAME, connections=100, headers=[], timeout=10, idle_connections=10000,
+         idle_path="/" + SMALL_NAME, fresh=True),
     dict(name="100m", title="100 MiB file, 4 connections",
          path="/" + BIG_NAME, connections=4, headers=[], timeout=60, mbps=True,
          targets=[("mib_s", 1.0, "100 MiB file, 4 conns: MiB/s")]),
@@ -411,12 +433,16 @@ class Server:
 
 
 class AsyncNostd(Server):
-    name = "async-nostd"
+    """async-nostd with one IO backend: `io` None runs the binary's default (ppoll; no --io on the
+    command line, as before the backends existed, so an older binary runs too), "epoll" adds
+    --io epoll. Each backend is a server of its own in the tables (async-nostd, async-nostd-epoll)."""
     ours = True
     kinds = ("http", "ws")
 
-    def __init__(self, args, no_access_log=True):
+    def __init__(self, args, io=None, no_access_log=True):
         super().__init__(args)
+        self.io = io
+        self.name = "async-nostd" + ("-" + io if io else "")
         self.binary = os.path.abspath(args.binary)
         self.no_access_log = no_access_log
 
@@ -428,6 +454,8 @@ class AsyncNostd(Server):
     def command(self, docroot):
         cmd = [self.binary, str(self.args.workers), "127.0.0.1", str(self.port), "--root", docroot,
                "--max-connections", str(WS_MAX_CONNECTIONS)]
+        if self.io:
+            cmd += ["--io", self.io]
         if self.no_access_log:
             logfile = os.path.join(self.dir, "async-nostd.log")
             self.error_files = [logfile]
@@ -436,21 +464,24 @@ class AsyncNostd(Server):
 
     def start(self, docroot, base_tmp):
         # Run a copy, so a rebuild of the binary in the work tree during the bench changes nothing
-        # (a restart runs the same copy).
+        # (a restart runs the same copy). Every backend runs the same copy: the first to start
+        # makes it (copying over a running executable would fail with ETXTBSY).
         copy = os.path.join(base_tmp, "async-nostd")
         if self.binary != copy:
-            shutil.copy2(self.binary, copy)
+            if not os.path.exists(copy):
+                shutil.copy2(self.binary, copy)
             self.version = "%s (%d bytes)" % (self.binary, os.path.getsize(copy))
             self.binary = copy
+        io = "--io " + self.io if self.io else "default IO backend (ppoll)"
         why = super().start(docroot, base_tmp)
         if why and self.no_access_log and self.proc.returncode == 2:
             # A binary from before --no-access-log: the access log goes to /dev/null instead.
-            self.note = "--no-access-log rejected (%s); used --log /dev/null" % self.output_tail()
+            self.note = "%s; --no-access-log rejected (%s); used --log /dev/null" % (io, self.output_tail())
             self.out.close()
             self.no_access_log = False
             why = super().start(docroot, base_tmp)
         elif not why:
-            self.note = "--no-access-log"
+            self.note = "%s, --no-access-log" % io if self.no_access_log else io
         return why
 
 
@@ -492,7 +523,7 @@ http {{
     }}
     default_type application/octet-stream;
 {temps}    server {{
-        listen 127.0.0.1:{self.port};
+        listen 127.0.0.1:{self.port} backlog=4096;  # async-nostd's and h2o's (net.core.somaxconn caps all)
         root {docroot};
     }}
 }}
@@ -518,6 +549,7 @@ class H2o(Server):
         conf = f"""# h2o for async-nostd bench/bench.py (no access-log directive: no access log)
 {user}num-threads: {self.args.workers}
 max-connections: 20000
+http1-request-timeout: 75  # idle keep-alive (10 s by default) as nginx's keepalive_timeout: idle10k holds them longer
 pid-file: {d}/h2o.pid
 error-log: {d}/error.log
 listen:
@@ -562,7 +594,7 @@ class WsNode(Server):
 
 
 def make_servers(args):
-    return [AsyncNostd(args), Nginx(args), H2o(args), WsNode(args)]
+    return [AsyncNostd(args), AsyncNostd(args, io="epoll"), Nginx(args), H2o(args), WsNode(args)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,9 +713,165 @@ def wrk_command(args, scenario, server, seconds, script):
     return cmd + [server.url(scenario["path"])]
 
 
+class IdleConnections:
+    """N keep-alive HTTP connections held open by this process: each sends one GET and reads its
+    whole answer (head and Content-Length bytes), then stays silent, so the server has it waiting
+    for a next request that never comes. Opened through one epoll loop, at most `window` connects
+    in flight (the servers' listen backlogs are 4,096 or less). Needs one descriptor each: main()
+    raises RLIMIT_NOFILE to its hard limit."""
+
+    def __init__(self, port, n, path, window=512):
+        self.port, self.n, self.path, self.window = port, n, path, window
+        self.socks = []  # the connections answered and held
+        self.errors = {}
+        self.first_error = ""
+        self.open_seconds = 0.0
+
+    def _error(self, kind, text):
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        if not self.first_error:
+            self.first_error = text
+
+    def open(self, timeout=60.0):
+        import errno
+        import select
+        request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (self.path, self.port)).encode()
+        ep = select.epoll()
+        pending = {}  # fd -> [socket, received bytes]
+        started = 0
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        try:
+            while (started < self.n or pending) and time.monotonic() < deadline:
+                while started < self.n and len(pending) < self.window:
+                    started += 1
+                    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    c.setblocking(False)
+                    rc = c.connect_ex(("127.0.0.1", self.port))
+                    if rc not in (0, errno.EINPROGRESS):
+                        c.close()
+                        self._error("connect", "connect: %s" % os.strerror(rc))
+                        continue
+                    pending[c.fileno()] = [c, b""]
+                    ep.register(c.fileno(), select.EPOLLOUT)
+                for fd, ev in ep.poll(0.5):
+                    c, buf = pending[fd]
+                    done = failed = None
+                    if ev & select.EPOLLOUT:
+                        rc = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                        if rc:
+                            failed = ("connect", "connect: %s" % os.strerror(rc))
+                        else:
+                            try:
+                                c.send(request)  # a few dozen bytes: one send on a fresh socket
+                                ep.modify(fd, select.EPOLLIN)
+                            except OSError as e:
+                                failed = ("write", "send: %s" % e)
+                    elif ev & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+                        try:
+                            chunk = c.recv(65536)
+                        except BlockingIOError:
+                            chunk = None
+                        except OSError as e:
+                            chunk, failed = None, ("read", "recv: %s" % e)
+                        if chunk == b"":
+                            failed = ("read", "closed before the answer was complete (%d bytes)" % len(buf))
+                        elif chunk:
+                            buf = pending[fd][1] = buf + chunk
+                            head, sep, body = buf.partition(b"\r\n\r\n")
+                            if sep:
+                                m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+                                status = head[9:12]
+                                if not m:
+                                    failed = ("read", "answer without Content-Length: %r" % head[:80])
+                                elif len(body) >= int(m.group(1)):
+                                    if not status.startswith(b"2"):
+                                        failed = ("status", "answered %r" % head.split(b"\r\n", 1)[0])
+                                    elif len(body) > int(m.group(1)):
+                                        failed = ("read", "more than the answer: %d bytes" % len(body))
+                                    else:
+                                        done = True
+                    if done or failed:
+                        ep.unregister(fd)
+                        del pending[fd]
+                        if done:
+                            self.socks.append(c)
+                        else:
+                            c.close()
+                            self._error(*failed)
+            for c, _ in pending.values():
+                c.close()
+                self._error("timeout", "not answered in %.0f s" % timeout)
+            pending.clear()
+        finally:
+            ep.close()
+            for c, _ in pending.values():
+                c.close()
+        self.open_seconds = time.monotonic() - t0
+        return len(self.socks)
+
+    def check(self):
+        """How many of the held connections the server has closed (or sent anything on) since."""
+        gone = 0
+        for c in self.socks:
+            try:
+                data = c.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                gone += 1
+                if data and not self.first_error:
+                    self.first_error = "data on an idle connection"
+                elif not self.first_error:
+                    self.first_error = "the server closed an idle connection"
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                gone += 1
+                if not self.first_error:
+                    self.first_error = "idle connection: %s" % e
+        return gone
+
+    def close(self):
+        for c in self.socks:
+            c.close()
+        self.socks = []
+
+
 def run_wrk(scenario, server, args, ctx):
-    """One scenario against one server: warm-up, then the measured run with CPU accounting.
-    Returns a result dict, with "error" set when it failed."""
+    """One scenario against one server: warm-up, then the measured run with CPU accounting; with
+    `idle_connections`, while that many idle keep-alive connections are held open. Returns a result
+    dict, with "error" set when it failed."""
+    n = scenario.get("idle_connections")
+    if not n:
+        return run_wrk_load(scenario, server, args, ctx)
+    idle = IdleConnections(server.port, n, scenario.get("idle_path", "/" + SMALL_NAME))
+    http_get("127.0.0.1", server.port, "/" + SMALL_NAME)  # the baseline after one request, as idle RSS
+    time.sleep(0.3)
+    rss_before = rss_bytes(server.snapshot())
+    try:
+        opened = idle.open()
+        if not server.alive():
+            return {"error": "server died opening %d idle connections: %s" % (n, server.output_tail())}
+        if not opened:
+            return {"error": "no idle connection opened: %s" % idle.first_error}
+        time.sleep(0.3)
+        rss_idle = rss_bytes(server.snapshot())
+        res = run_wrk_load(scenario, server, args, ctx)
+        gone = idle.check()
+    finally:
+        idle.close()
+    if "error" in res:
+        return res
+    errors = dict(res["errors"])
+    for kind, count in idle.errors.items():
+        errors["idle " + kind] = count
+    if gone:
+        errors["idle closed"] = gone
+    res["errors"] = errors
+    res["idle"] = dict(wanted=n, opened=opened, held=opened - gone, seconds=idle.open_seconds,
+                       rss_before=rss_before, rss=rss_idle, first_error=idle.first_error)
+    return res
+
+
+def run_wrk_load(scenario, server, args, ctx):
     script = ctx["wrk_lua"]
     if args.warmup > 0:
         try:
@@ -821,6 +1009,16 @@ def report_scenario(scenario, results, servers):
 
 
 def report_notes(results, servers):
+    for s in servers:
+        r = results.get(s.name)
+        if r and r.get("idle"):
+            d = r["idle"]
+            log("  %s: %s of %s idle connections opened in %.1f s, %s still open after the load; server RSS "
+                "%.2f MiB before them, %.2f MiB with them open (%s each)%s"
+                % (s.name, "{:,}".format(d["opened"]), "{:,}".format(d["wanted"]), d["seconds"],
+                   "{:,}".format(d["held"]), d["rss_before"] / MIB, d["rss"] / MIB,
+                   fmt_bytes((d["rss"] - d["rss_before"]) / d["opened"]),
+                   "; first idle error: " + d["first_error"] if d["first_error"] else ""))
     for s in servers:
         r = results.get(s.name)
         if r and "error" in r:
@@ -1208,7 +1406,8 @@ def main():
     ap.add_argument("--only", action="append", metavar="NAME",
                     help="run only this scenario (repeatable; comma lists too): " + ", ".join(s["name"] for s in SCENARIOS))
     ap.add_argument("--servers", default=None,
-                    help="comma list of servers to run (default: all): async-nostd,nginx,h2o,ws")
+                    help="comma list of servers to run (default: all): async-nostd,async-nostd-epoll,nginx,h2o,ws "
+                         "(async-nostd runs the default IO backend, ppoll; async-nostd-epoll adds --io epoll)")
     ap.add_argument("--node-workers", type=int, default=1,
                     help="Node processes of the ws peer (1: Node as it comes, single-threaded; more: the "
                          "cluster module)")
@@ -1231,7 +1430,7 @@ def main():
 
     servers = make_servers(args)
     if args.servers:
-        keep = args.servers.split(",")
+        keep = [n.strip() for n in args.servers.split(",") if n.strip()]
         unknown = [n for n in keep if n not in {s.name for s in servers}]
         if unknown:
             ap.error("unknown server %s" % ", ".join(unknown))
@@ -1243,7 +1442,8 @@ def main():
     # Ctrl-C and SIGTERM end the bench through the `finally` below.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = max([sc.get("ws_idle", 0) for sc in scenarios] + [0]) + 1024
+    need = max([max(sc.get("ws_idle", 0), sc.get("idle_connections", 0), sc.get("connections", 0))
+                for sc in scenarios] + [0]) + 1024
     if hard != resource.RLIM_INFINITY and hard < need:
         try:  # root may raise the hard limit too: the idle WebSockets need one descriptor each
             resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
@@ -1304,11 +1504,11 @@ def main():
                 started.append(s)  # before start(): an interrupt inside it still stops it
                 why = s.start(docroot, base)
             if why:
-                log("%-12s NOT STARTED: %s" % (s.name, why))
+                log("%-17s NOT STARTED: %s" % (s.name, why))
                 exit_status = 1
                 continue
             if "http" not in s.kinds or "http" not in kinds:
-                log("%-12s port %d, pid %d, %d process(es): %s; %s"
+                log("%-17s port %d, pid %d, %d process(es): %s; %s"
                     % (s.name, s.port, s.proc.pid, len(s.snapshot()), s.version, s.note))
                 continue
             # Idle footprint: after start-up and a couple of requests, before any load.
@@ -1317,7 +1517,7 @@ def main():
             status, _, headers = http_get("127.0.0.1", s.port, "/" + BIG_NAME, method="HEAD")
             length = int(headers.get("Content-Length", "-1"))
             if status != 200 or length != BIG_SIZE:
-                log("%-12s warning: HEAD /%s answered %d, Content-Length %d" % (s.name, BIG_NAME, status, length))
+                log("%-17s warning: HEAD /%s answered %d, Content-Length %d" % (s.name, BIG_NAME, status, length))
             time.sleep(0.5)
             tree = s.snapshot()
             idle_rss[s.name] = (rss_bytes(tree), len(tree), rss_bytes([s.proc.pid]))
@@ -1325,7 +1525,7 @@ def main():
                 s.version = tool_version([which("nginx"), "-v"])
             elif s.name == "h2o":
                 s.version = tool_version([which("h2o"), "--version"])
-            log("%-12s port %d, pid %d, %d process(es): %s; %s; %s is %s"
+            log("%-17s port %d, pid %d, %d process(es): %s; %s; %s is %s"
                 % (s.name, s.port, s.proc.pid, len(tree), s.version, s.note, SMALL_NAME,
                    small_headers.get("Content-Type", "sent without Content-Type")))
         running = [s for s in servers if s.alive()]
@@ -1406,8 +1606,9 @@ def main():
 
         # Targets
         log("")
-        log("== targets: async-nostd against the better peer in this run "
-            "(ratio > 1 means async-nostd is better; latency and RSS: peer/ours; limits are absolute) ==")
+        log("== targets: each async-nostd backend (async-nostd: the default, ppoll; async-nostd-epoll: "
+            "--io epoll) against the better peer in this run (ratio > 1 means async-nostd is better; latency "
+            "and RSS: peer/ours; limits are absolute) ==")
         ours = [s for s in running if s.ours]
         rows = []
         for o in ours:
