@@ -1165,6 +1165,17 @@ def ws_client(cmd, stdin=subprocess.DEVNULL):
     return p, LineReader(p.stdout), err
 
 
+def ws_load_failure(server, p, data, stderr, count_key, nothing):
+    """Why a ws_load run gave no usable result (the server died, no JSON, no `count_key`), or None."""
+    if not server.alive():
+        return "server died during the run: " + server.output_tail()
+    if data is None:
+        return "ws_load gave no result (status %s): %s" % (p.returncode, stderr[-400:])
+    if not data.get(count_key):
+        return nothing + json.dumps(data)[-400:]
+    return None
+
+
 def ws_client_end(p, err, timeout=10):
     """Reaps the client (killing it if it does not end in time); returns its standard error."""
     try:
@@ -1213,14 +1224,9 @@ def run_ws_load(scenario, server, args, ctx):
     finally:
         stderr = ws_client_end(p, err)
     res["raw"] = json.dumps(data) if data else stderr
-    if not server.alive():
-        res["error"] = "server died during the run: " + server.output_tail()
-        return res
-    if data is None:
-        res["error"] = "ws_load gave no result (status %s): %s" % (p.returncode, stderr[-400:])
-        return res
-    if not data.get("messages"):
-        res["error"] = "no message echoed: " + json.dumps(data)[-400:]
+    failure = ws_load_failure(server, p, data, stderr, "messages", "no message echoed: ")
+    if failure:
+        res["error"] = failure
         return res
     cpu = cpu_seconds(before, after)
     msgs = data["messages"]
@@ -1329,14 +1335,9 @@ def run_ws_chat(scenario, server, args, ctx):
     finally:
         stderr = ws_client_end(p, err)
     res["raw"] = json.dumps(data) if data else stderr
-    if not server.alive():
-        res["error"] = "server died during the run: " + server.output_tail()
-        return res
-    if data is None:
-        res["error"] = "ws_load gave no result (status %s): %s" % (p.returncode, stderr[-400:])
-        return res
-    if not data.get("deliveries"):
-        res["error"] = "no message delivered: " + json.dumps(data)[-400:]
+    failure = ws_load_failure(server, p, data, stderr, "deliveries", "no message delivered: ")
+    if failure:
+        res["error"] = failure
         return res
     cpu = cpu_seconds(before, after)
     errors = {k: v for k, v in ws_errors(data).items() if k not in ("closed", "stalled")}  # as dropped, lost
