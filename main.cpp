@@ -54,8 +54,9 @@ constexpr std::string_view kUsage =
     "  --ws-ping-interval SECS  ping a silent WebSocket; 1001 if no answer (default: 30)\n"
     "  --ws-max-backlog BYTES   unread replies before 1008 (default: 1048576)\n"
     "  --drain-timeout SECS     on SIGTERM/SIGINT, time to finish open responses (default: 10)\n"
-    "  --io ppoll|epoll         how workers wait for sockets: ppoll scans every connection on\n"
-    "                           each wake-up, epoll only the ready ones (default: ppoll)\n"
+    "  --io ppoll|epoll|uring   how workers wait for sockets: ppoll scans every connection on\n"
+    "                           each wake-up, epoll and uring (io_uring) only the ready ones\n"
+    "                           (default: ppoll; see README, IO backends)\n"
     "  --user UID[:GID]         started as root: after binding, run as this user and group\n"
     "                           (GID defaults to UID; supplementary groups are dropped)\n"
     "  --no-sandbox             do not install the seccomp filter (default: installed once\n"
@@ -88,6 +89,7 @@ std::string_view errno_text(int err) {
     case sys::ENOSPC: return "no space left on device";
     case sys::EINVAL: return "invalid argument";
     case sys::ENOTSOCK: return "not a socket";
+    case sys::ENOSYS: return "not supported by this kernel";
     default: return "system error";
     }
 }
@@ -180,8 +182,8 @@ int parse_args(int argc, char** argv, Options& o) {
         }
         if (arg == "--io") {
             const std::string_view v = i + 1 < argc ? argv[i + 1] : "";
-            if (v != "ppoll" && v != "epoll") return fail(kExitUsage, "--io needs ppoll or epoll");
-            o.io = v == "epoll" ? rt::IoBackend::epoll : rt::IoBackend::ppoll;
+            if (v != "ppoll" && v != "epoll" && v != "uring") return fail(kExitUsage, "--io needs ppoll, epoll or uring");
+            o.io = v == "epoll" ? rt::IoBackend::epoll : v == "uring" ? rt::IoBackend::uring : rt::IoBackend::ppoll;
             ++i;
             continue;
         }
@@ -375,8 +377,11 @@ int main(int argc, char** argv) {
     http::configure(o.http);
     ws::configure(o.ws);
     ex::Worker* workers = nullptr;
-    if (const int r = ex::start_workers(o.workers, o.io, http::on_connection, http::file_cache_end_turn, &workers); r < 0)
+    if (const int r = ex::start_workers(o.workers, o.io, http::on_connection, http::file_cache_end_turn, &workers); r < 0) {
+        if (o.io == rt::IoBackend::uring)
+            return fail(kExitFailure, "cannot set up io_uring (disabled, or Linux before 5.11? --io epoll works without it)", "", "", r);
         return fail(kExitFailure, "cannot start the workers", "", "", r);
+    }
 
     const int pid = sys::getpid();
     if (o.sandbox) {
@@ -390,7 +395,7 @@ int main(int argc, char** argv) {
         net::put_peer(line, bound);
         if (inherited) line.put(" inherited-fd=").put_int(listen_fd);
         line.put(" root=").put(o.root).put(" pid=").put_int(pid).put(" sandbox=").put(o.sandbox ? "seccomp" : "off");
-        line.put(" io=").put(o.io == rt::IoBackend::epoll ? "epoll" : "ppoll");
+        line.put(" io=").put(o.io == rt::IoBackend::epoll ? "epoll" : o.io == rt::IoBackend::uring ? "uring" : "ppoll");
         if (o.drop_user) line.put(" user=").put_uint(o.uid).put(':').put_uint(o.gid);
     }
     rt::Inbox* inboxes[ex::kMaxWorkers];

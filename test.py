@@ -21,6 +21,7 @@ import concurrent.futures
 import datetime
 import email.utils
 import errno
+import functools
 import gzip
 import hashlib
 import os
@@ -48,8 +49,8 @@ BINARY = Path(os.environ.get("ASYNC_NOSTD_BIN", HERE / "async-nostd"))
 HOST = "127.0.0.1"
 SOCK_TIMEOUT = 5.0
 WORKER_COUNTS = [2, 4, 8, 16]
-# Every test runs once per IO backend (--io); ASYNC_NOSTD_IO=epoll picks one.
-IO_BACKENDS = os.environ.get("ASYNC_NOSTD_IO", "ppoll,epoll").split(",")
+# Every test runs once per IO backend (--io); ASYNC_NOSTD_IO=epoll (or a list) picks.
+IO_BACKENDS = os.environ.get("ASYNC_NOSTD_IO", "ppoll,epoll,uring").split(",")
 IO = {"backend": IO_BACKENDS[0]}  # the current test's, for every server it starts
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -270,18 +271,24 @@ class ServerProcess:
 
     def _wait_ready(self, timeout=5.0):
         deadline = time.monotonic() + timeout
-        last = None
+        last, connected = None, False
         while time.monotonic() < deadline:
             rc = self.proc.poll()
             if rc is not None:
                 pytest.fail(f"server exited with status {rc} during start-up: "
                             f"{' '.join(self.args)}{self.diagnostics()}")
+            # One connection, then the start line: accepting into the backlog starts at bind,
+            # the line says the workers are up and the sandbox is in.
             try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
+                if not connected:
+                    socket.create_connection((HOST, self.port), timeout=0.5).close()
+                    connected = True
+                if not self.log_path.is_file() or " start workers=" in self.log_path.read_text("utf-8", "replace"):
                     return
+                last = "no start line in the log yet"
             except OSError as e:
                 last = e
-                time.sleep(0.02)
+            time.sleep(0.02)
         pytest.fail(f"server not accepting connections on {HOST}:{self.port} after {timeout}s "
                     f"({last}){self.diagnostics()}")
 
@@ -318,9 +325,24 @@ class ServerProcess:
         return len(os.listdir(f"/proc/{self.pid}/task"))
 
 
+@functools.cache
+def io_uring_unavailable():
+    """Why this kernel cannot give a process a ring (None if it can): io_uring may be compiled
+    out, disabled by sysctl, or refused by a container's seccomp profile."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(120)  # struct io_uring_params
+    fd = libc.syscall(425, 8, params)  # io_uring_setup
+    if fd < 0:
+        return f"io_uring_setup fails here: {os.strerror(ctypes.get_errno())}"
+    os.close(fd)
+    return None
+
+
 @pytest.fixture(autouse=True, params=IO_BACKENDS)
 def io_backend(request):
     """Runs the test with the servers it starts waiting through this IO backend."""
+    if request.param == "uring" and (why := io_uring_unavailable()):
+        pytest.skip(f"--io uring cannot run on this kernel ({why}); the other backends are tested")
     IO["backend"] = request.param
     return request.param
 
@@ -1382,47 +1404,65 @@ def test_memory_stable(server4):
 
 
 # --------------------------------------------------------------------------
-# 12. 5,000 simultaneous connections
+# 12. 5,000 simultaneous connections, and as many as the machine allows
 # --------------------------------------------------------------------------
 
-def test_5000_connections(server4):
+def open_connections(port, n, deadline, window=500):
+    """n non-blocking connections, at most `window` connecting at once. Every 20,000 take the
+    next loopback source address (127.0.0.2, .3, …): one source has about 28,000 ports."""
+    socks = []
+    sel = selectors.DefaultSelector()
+    try:
+        for batch_start in range(0, n, window):
+            pending = {}
+            for i in range(batch_start, min(n, batch_start + window)):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.setblocking(False)
+                if n > 20_000:
+                    s.bind((f"127.0.0.{2 + i // 20_000}", 0))
+                rc = s.connect_ex((HOST, port))
+                if rc == 0:
+                    continue
+                assert rc == errno.EINPROGRESS, f"connect #{i}: {os.strerror(rc)}"
+                sel.register(s, selectors.EVENT_WRITE, i)
+                pending[i] = s
+            while pending:
+                left = deadline - time.monotonic()
+                assert left > 0, f"timed out connecting: {len(pending)} of batch pending, " \
+                                 f"{len(socks) - len(pending)} connected"
+                for key, _ in sel.select(min(left, 1.0)):
+                    s, i = key.fileobj, key.data
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    assert err == 0, f"connect #{i} failed: {os.strerror(err)}"
+                    sel.unregister(s)
+                    del pending[i]
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    finally:
+        sel.close()
+    return socks
+
+
+def raise_nofile(request, want):
+    """This process's soft fd limit up to its hard limit, back at teardown; fails when the hard
+    limit is below `want`."""
+    old = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if old[1] != resource.RLIM_INFINITY and old[1] < want:
+        pytest.fail(f"hard RLIMIT_NOFILE {old[1]} is below {want}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (old[1], old[1]))
+    request.addfinalizer(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, old))
+
+
+def test_5000_connections(request, server4):
     srv = server4
     N = 5000
-    old = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = N + 500
-    if old[1] != resource.RLIM_INFINITY and old[1] < want:
-        pytest.fail(f"hard RLIMIT_NOFILE {old[1]} is below {want}; cannot open {N} sockets")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (old[1], old[1]))
-    socks = []
+    raise_nofile(request, N + 500)
     deadline = time.monotonic() + 60
+    socks = open_connections(srv.port, N, deadline)
     try:
-        sel = selectors.DefaultSelector()
-        try:
-            for batch_start in range(0, N, 500):
-                pending = {}
-                for i in range(batch_start, min(N, batch_start + 500)):
-                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    socks.append(s)
-                    s.setblocking(False)
-                    rc = s.connect_ex((HOST, srv.port))
-                    if rc == 0:
-                        continue
-                    assert rc == errno.EINPROGRESS, f"connect #{i}: {os.strerror(rc)}"
-                    sel.register(s, selectors.EVENT_WRITE, i)
-                    pending[i] = s
-                while pending:
-                    left = deadline - time.monotonic()
-                    assert left > 0, f"timed out connecting: {len(pending)} of batch pending, " \
-                                     f"{len(socks) - len(pending)} connected"
-                    for key, _ in sel.select(min(left, 1.0)):
-                        s, i = key.fileobj, key.data
-                        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                        assert err == 0, f"connect #{i} failed: {os.strerror(err)}"
-                        sel.unregister(s)
-                        del pending[i]
-        finally:
-            sel.close()
-        assert len(socks) == N
         assert srv.alive(), f"server died while accepting connections{srv.diagnostics()}"
         conns = [NbConn(i, s) for i, s in enumerate(socks)]
         total = drive_requests(conns, 1, srv.port, deadline,
@@ -1431,7 +1471,46 @@ def test_5000_connections(server4):
     finally:
         for s in socks:
             s.close()
-        resource.setrlimit(resource.RLIMIT_NOFILE, old)
+
+
+# The scale the server is built for: 50,000 keep-alive connections open at once, each answered.
+# The client and the server each need a descriptor per connection, so where the hard fd limit
+# is lower (and cannot be raised without CAP_SYS_RESOURCE) the test runs as many as it allows,
+# and says so; below 10,000 it fails rather than prove little.
+SCALE_CONNECTIONS = 50_000
+
+
+def test_scale_keepalive_connections(request, www, tmp_path, capsys):
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    n = SCALE_CONNECTIONS if hard == resource.RLIM_INFINITY else min(SCALE_CONNECTIONS, hard - 1000)
+    assert n >= 10_000, f"hard RLIMIT_NOFILE {hard} leaves room for only {n} connections"
+    raise_nofile(request, n + 500)
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--max-connections", str(n + 100)])
+    rss_before = srv.rss_kb()
+    deadline = time.monotonic() + 120
+    socks = open_connections(srv.port, n, deadline, window=2000)
+    try:
+        # Every connection is the server's at once (accepted, not waiting in the backlog).
+        while fd_count(srv) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fd_count(srv) >= n, f"server holds {fd_count(srv)} fds for {n} open connections"
+        conns = [NbConn(i, s) for i, s in enumerate(socks)]
+        assert drive_requests(conns, 1, srv.port, deadline, targets=["/notes.txt", "/data.json"]) == n
+        # All still open and kept alive: a second round on every one.
+        assert drive_requests(conns, 1, srv.port, deadline, targets=["/index.html"]) == n
+        # Every connection had a request in flight at the same moment, each with its read
+        # buffer: the peak is bounded by that buffer, and freed buffers are reused, not added.
+        rss_per_conn = (srv.rss_kb() - rss_before) * 1024 / n
+        with HttpClient(srv.port) as c:
+            check_file_response(c.request("GET", "/index.html"), "/index.html")
+        with capsys.disabled():
+            print(f"\n  {IO['backend']}: {n} keep-alive connections, each answered twice; peak "
+                  f"server RSS {rss_per_conn:.0f} B per connection", end="")
+        assert rss_per_conn < 24 * 1024, f"{rss_per_conn:.0f} B of RSS per connection at the peak"
+    finally:
+        for s in socks:
+            s.close()
+    assert "error" not in srv.log_path.read_text()
 
 
 # --------------------------------------------------------------------------
@@ -4496,14 +4575,20 @@ class Launched:
                                      preexec_fn=preexec_fn, close_fds=preexec_fn is None)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 5
+        connected = False
         while True:
             if self.proc.poll() is not None:
                 self._err.close()
                 pytest.fail(f"server exited with {self.proc.returncode} at start: {args}"
                             f"\n{read_tail(self.stderr_path)}")
             try:
-                socket.create_connection(connect, timeout=0.5).close()
-                break
+                if not connected:
+                    socket.create_connection(connect, timeout=0.5).close()
+                    connected = True
+                # As ServerProcess: up once the start line is written (when the log is ours).
+                if not self.log_path.is_file() or " start workers=" in self.log():
+                    break
+                raise OSError("no start line in the log yet")
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
@@ -4803,7 +4888,7 @@ _libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c
 _libc.ptrace.restype = ctypes.c_long
 PTRACE_GETREGS, PTRACE_SETREGS, PTRACE_SINGLESTEP, PTRACE_ATTACH, PTRACE_DETACH = 12, 13, 9, 16, 17
 WAIT_ALL = 0x40000000  # __WALL: threads too
-SYS_close, SYS_socket, SYS_getuid = 3, 41, 102
+SYS_close, SYS_socket, SYS_getuid, SYS_epoll_create1, SYS_io_uring_setup = 3, 41, 102, 291, 425
 
 
 class UserRegs(ctypes.Structure):  # struct user_regs_struct, x86-64
@@ -4898,6 +4983,57 @@ def test_no_sandbox_allows_the_same_call(www, tmp_path):
     assert srv.proc.returncode == 0
 
 
+def test_sandbox_forbids_new_rings_and_epoll_instances(www, tmp_path):
+    """Workers create their epoll instance or io_uring before the filter goes in, so creating
+    one later is outside the list: a new, unrestricted ring would be a way around seccomp."""
+    for nr, args in ((SYS_io_uring_setup, (8, 0)), (SYS_epoll_create1, (0,))):
+        srv = ServerProcess(2, www, tmp_path / f"server-{nr}.log", tmp_path)
+        try:
+            assert inject_syscall(srv.pid, a_worker_thread(srv.pid), nr, args) is None, nr
+            assert srv.proc.wait(5) == -signal.SIGSYS
+        finally:
+            srv.stop()
+
+
+# --io ------------------------------------------------------------------------
+
+def test_io_rejects_an_unknown_backend(www, tmp_path):
+    p = subprocess.run(server_args(www, tmp_path, "2", HOST, str(free_port()), extra=["--io", "kqueue"]),
+                       capture_output=True, timeout=5)
+    assert p.returncode == 2
+    assert p.stderr.decode() == "async-nostd: --io needs ppoll, epoll or uring (see --help)\n"
+
+
+def deny_io_uring_setup():
+    """In the child before exec: a seccomp filter that makes io_uring_setup fail with ENOSYS,
+    as on a kernel built without io_uring."""
+    ld_nr, jeq, ret = 0x20, 0x15, 0x06
+    insns = [(ld_nr, 0, 0, 0), (jeq, 0, 1, SYS_io_uring_setup),
+             (ret, 0, 0, 0x00050000 | errno.ENOSYS), (ret, 0, 0, 0x7FFF0000)]
+    code = b"".join(struct.pack("=HBBI", *i) for i in insns)
+    buf = ctypes.create_string_buffer(code)
+    prog = struct.pack("=HxxxxxxQ", len(insns), ctypes.addressof(buf))
+    prog_buf = ctypes.create_string_buffer(prog)
+    _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    if _libc.prctl(38, 1, None, 0, 0) or _libc.prctl(22, 2, ctypes.addressof(prog_buf), 0, 0):
+        os._exit(99)  # PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP with SECCOMP_MODE_FILTER
+
+
+def test_io_uring_unavailable_is_a_clean_error(www, tmp_path, launch):
+    args = server_args(www, tmp_path, "2", HOST, str(free_port()), extra=["--io", "uring"])
+    p = subprocess.run(args, capture_output=True, timeout=10, preexec_fn=deny_io_uring_setup)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert p.stderr.decode() == ("async-nostd: cannot set up io_uring (disabled, or Linux before 5.11? "
+                                 "--io epoll works without it): not supported by this kernel (errno 38)\n")
+    assert b"start " not in (tmp_path / "server.log").read_bytes()
+    # The same kernel leaves the other backends working.
+    port = free_port()
+    srv = launch(server_args(www, tmp_path, "2", HOST, str(port), extra=["--io", "epoll"]),
+                 (HOST, port), preexec_fn=deny_io_uring_setup)
+    assert http_get(socket.AF_INET, (HOST, port))[0] == 200
+    assert " io=epoll" in srv.log()
+
+
 # --version and --help ------------------------------------------------------
 
 def test_version():
@@ -4916,7 +5052,8 @@ def test_help_lists_every_flag_with_its_default():
     for flag in with_default:
         entry = re.search(rf"^  {flag}\b(.*?)(?=^  -|^\S|\Z)", out, re.M | re.S)
         assert entry and "default" in entry.group(1), f"{flag}: {entry and entry.group(0)!r}"
-    for flag in ("--no-access-log", "--user", "--version", "--help", "LISTEN_FDS", "exit status"):
+    for flag in ("--no-access-log", "--user", "--version", "--help", "LISTEN_FDS", "exit status",
+                 "ppoll|epoll|uring"):
         assert flag in out, flag
 
 

@@ -9,7 +9,8 @@ processes over the load, from /proc) and each figure's ratio to the better peer;
 the targets from the issue with PASS/FAIL.
 
 async-nostd takes part once per IO backend, each a server of its own in every table: async-nostd
-(no --io: the default, ppoll) and async-nostd-epoll (--io epoll), the same binary. Each has its own
+(no --io: the default, ppoll), async-nostd-epoll (--io epoll) and async-nostd-uring (--io uring),
+the same binary. Each has its own
 "vs best peer" row (the best of the other servers, never the other backend) and its own target
 lines, prefixed with its name.
 
@@ -434,8 +435,9 @@ class Server:
 
 class AsyncNostd(Server):
     """async-nostd with one IO backend: `io` None runs the binary's default (ppoll; no --io on the
-    command line, as before the backends existed, so an older binary runs too), "epoll" adds
-    --io epoll. Each backend is a server of its own in the tables (async-nostd, async-nostd-epoll)."""
+    command line, as before the backends existed, so an older binary runs too), "epoll" or "uring"
+    adds --io. Each backend is a server of its own in the tables (async-nostd, async-nostd-epoll,
+    async-nostd-uring)."""
     ours = True
     kinds = ("http", "ws")
 
@@ -594,7 +596,8 @@ class WsNode(Server):
 
 
 def make_servers(args):
-    return [AsyncNostd(args), AsyncNostd(args, io="epoll"), Nginx(args), H2o(args), WsNode(args)]
+    return [AsyncNostd(args), AsyncNostd(args, io="epoll"), AsyncNostd(args, io="uring"), Nginx(args), H2o(args),
+            WsNode(args)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1407,8 +1410,9 @@ def main():
     ap.add_argument("--only", action="append", metavar="NAME",
                     help="run only this scenario (repeatable; comma lists too): " + ", ".join(s["name"] for s in SCENARIOS))
     ap.add_argument("--servers", default=None,
-                    help="comma list of servers to run (default: all): async-nostd,async-nostd-epoll,nginx,h2o,ws "
-                         "(async-nostd runs the default IO backend, ppoll; async-nostd-epoll adds --io epoll)")
+                    help="comma list of servers to run (default: all): async-nostd,async-nostd-epoll,"
+                         "async-nostd-uring,nginx,h2o,ws (async-nostd runs the default IO backend, ppoll; "
+                         "the others add --io epoll or --io uring)")
     ap.add_argument("--node-workers", type=int, default=1,
                     help="Node processes of the ws peer (1: Node as it comes, single-threaded; more: the "
                          "cluster module)")
@@ -1607,8 +1611,8 @@ def main():
 
         # Targets
         log("")
-        log("== targets: each async-nostd backend (async-nostd: the default, ppoll; async-nostd-epoll: "
-            "--io epoll) against the better peer in this run (ratio > 1 means async-nostd is better; latency "
+        log("== targets: each async-nostd backend (async-nostd: the default, ppoll; async-nostd-epoll, "
+            "async-nostd-uring: --io epoll, --io uring) against the better peer in this run (ratio > 1 means async-nostd is better; latency "
             "and RSS: peer/ours; limits are absolute) ==")
         ours = [s for s in running if s.ours]
         rows = []

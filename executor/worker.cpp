@@ -57,10 +57,9 @@ int worker_main(void* arg) {
     current = &w;
     rt::memory_attach_thread(w.index + 1);
     rt::clock_refresh();
-    if (!rt::log_batch_thread() || !w.io.init(w.inbox.wake_fd, io_backend)) {
-        rt::LogLine("error").put(" worker ").put_int(w.index).put(": cannot set up its IO registry (out of memory?)");
-        sys::exit_group(70);
-    }
+    const int r = rt::log_batch_thread() ? w.io.init(w.inbox.wake_fd, io_backend) : -sys::ENOMEM;
+    w.setup.store(r, rt::release);
+    if (r < 0) sys::exit_thread(0);  // start_workers reports it
     run(w);
 }
 }  // namespace
@@ -107,6 +106,14 @@ int start_workers(int count, rt::IoBackend backend, ConnectionHandler handler, T
                                     sys::CLONE_PARENT_SETTID | sys::CLONE_CHILD_CLEARTID;
         const long tid = sys::clone_thread(flags, stack_top, &w.tid, &w.tid, tp, worker_main, &w);
         if (tid < 0) return static_cast<int>(tid);
+    }
+    for (int i = 0; i < count; ++i) {
+        int r;
+        while ((r = workers[i].setup.load(rt::acquire)) == 1) {
+            const sys::timespec pause{0, 1'000'000};
+            sys::nanosleep(&pause);
+        }
+        if (r < 0) return r;
     }
     *out = workers;
     return 0;

@@ -34,6 +34,7 @@ struct alignas(64) Worker {
     ConnectionHandler on_connection = nullptr;
     TurnHandler on_turn_end = nullptr;
     int open_connections = 0;
+    rt::Atomic<int> setup{1};        // 1 while setting up, then 0 or -errno
     bool stop_seen = false;          // this worker has acted on stop_workers()
     rt::Atomic<bool> drained{false};  // stopping, no connection left, its log written
 
@@ -58,8 +59,10 @@ Worker* workers(int& count);
 void stop_workers(Worker* workers, int count);
 bool stopping();
 
-// Starts `count` workers (1 … kMaxWorkers), each waiting with `backend`. Heap ids 1 … count are theirs (0 is the main
-// thread's). Returns 0 or -errno; `workers` receives the array.
+// Starts `count` workers (1 … kMaxWorkers), each waiting with `backend`, and returns once every
+// one has set up its registry: 0, or the first -errno (a kernel without the backend). Nothing
+// is created later, so a sandbox installed after this need not allow setting up a registry.
+// Heap ids 1 … count are theirs (0 is the main thread's). `workers` receives the array.
 int start_workers(int count, rt::IoBackend backend, ConnectionHandler handler, TurnHandler turn_end, Worker** workers);
 
 }  // namespace ex

@@ -1,4 +1,5 @@
-// runtime/io_registry.cpp — the ppoll backend; see io_registry.h.
+// runtime/io_registry.cpp — the registry's dispatch to its backend, and the ppoll backend; see
+// io_registry.h.
 #include "runtime/io_registry.h"
 
 
@@ -8,13 +9,57 @@
 
 namespace rt {
 
-bool PollRegistry::init(int wake_fd) {
-    if (!grow()) return false;
+// The dispatch is out of line: a switch inlined at every wait would cost more bytes than the
+// call costs time.
+
+int IoRegistry::init(int wake_fd, IoBackend backend) {
+    backend_ = backend;
+    switch (backend) {
+        case IoBackend::epoll: return epoll_.init(wake_fd);
+        case IoBackend::uring: return uring_.init(wake_fd);
+        default: return poll_.init(wake_fd);
+    }
+}
+
+bool IoRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
+    switch (backend_) {
+        case IoBackend::epoll: return epoll_.arm(fd, events, waiter, deadline_ns);
+        case IoBackend::uring: return uring_.arm(fd, events, waiter, deadline_ns);
+        default: return poll_.arm(fd, events, waiter, deadline_ns);
+    }
+}
+
+void IoRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready) {
+    switch (backend_) {
+        case IoBackend::epoll: return epoll_.poll(now_ns, max_wait_ns, ready);
+        case IoBackend::uring: return uring_.poll(now_ns, max_wait_ns, ready);
+        default: return poll_.poll(now_ns, max_wait_ns, ready);
+    }
+}
+
+void IoRegistry::cancel_idle(Waiter*& ready) {
+    switch (backend_) {
+        case IoBackend::epoll: return epoll_.cancel_idle(ready);
+        case IoBackend::uring: return uring_.cancel_idle(ready);
+        default: return poll_.cancel_idle(ready);
+    }
+}
+
+bool IoRegistry::disarm(const Waiter* waiter) {
+    switch (backend_) {
+        case IoBackend::epoll: return epoll_.disarm(waiter);
+        case IoBackend::uring: return uring_.disarm(waiter);
+        default: return poll_.disarm(waiter);
+    }
+}
+
+int PollRegistry::init(int wake_fd) {
+    if (!grow()) return -sys::ENOMEM;
     fds_[0] = {wake_fd, sys::POLLIN, 0};
     waiters_[0] = nullptr;
     deadlines_[0] = kNoDeadline;
     count_ = 1;
-    return true;
+    return 0;
 }
 
 bool PollRegistry::grow() {
@@ -75,10 +120,7 @@ void PollRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& 
 }
 
 void PollRegistry::finish(int i, int result, Waiter*& ready) {
-    Waiter* w = waiters_[i];
-    w->result = result;
-    w->next = ready;
-    ready = w;
+    report(waiters_[i], result, ready);
     remove(i);
 }
 

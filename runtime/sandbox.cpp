@@ -15,8 +15,10 @@ constexpr AllowedCall kAllowed[] = {
     {sys::nr::sendfile}, {sys::nr::shutdown},
     // Waiting: the IO registry, the acceptor, the stop loop; the acceptor's back-off; the clock.
     {sys::nr::ppoll}, {sys::nr::nanosleep}, {sys::nr::clock_gettime}, {sys::nr::restart_syscall},
-    // The epoll backend (--io epoll); a worker may create its instance after the filter is in.
-    {sys::nr::epoll_wait}, {sys::nr::epoll_ctl}, {sys::nr::epoll_create1},
+    // The epoll and io_uring backends (--io). Their instances exist before the filter does, so
+    // creating or reconfiguring one (io_uring_setup, io_uring_register) stays forbidden: each
+    // ring keeps the restrictions it was enabled with (polls only).
+    {sys::nr::epoll_wait}, {sys::nr::epoll_ctl}, {sys::nr::io_uring_enter},
     // Files: the file cache (openat2 beneath the root, fstat, pread), the log and its reopening
     // (openat, dup3), eventfd and signalfd reads and writes, close.
     {sys::nr::openat2}, {sys::nr::openat}, {sys::nr::fstat}, {sys::nr::pread64}, {sys::nr::read},

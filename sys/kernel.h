@@ -19,14 +19,14 @@ inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprot
                       openat = 257, ppoll = 271, epoll_wait = 232, epoll_ctl = 233, epoll_create1 = 291, accept4 = 288, signalfd4 = 289, eventfd2 = 290, dup3 = 292, prlimit64 = 302,
                       rt_sigreturn = 15, prctl = 157, restart_syscall = 219, seccomp = 317,
                       setgroups = 116, setresuid = 117, getresuid = 118, setresgid = 119, getresgid = 120,
-                      openat2 = 437;
+                      openat2 = 437, io_uring_setup = 425, io_uring_enter = 426, io_uring_register = 427;
 }
 
 // errno values (asm-generic/errno-base.h, errno.h)
 inline constexpr int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, ENOMEM = 12,
                      EACCES = 13, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
                      EMFILE = 24, ENOSPC = 28, EPIPE = 32, ENAMETOOLONG = 36, ELOOP = 40,
-                     ENOTSOCK = 88, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
+                     ENOSYS = 38, ENOTSOCK = 88, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
                      ENOBUFS = 105, ETIMEDOUT = 110, EXDEV = 18, ECANCELED = 125;
 
 // open(2)
@@ -109,8 +109,61 @@ struct [[gnu::packed]] epoll_event {  // packed on x86-64: 12 bytes
 
 // mmap(2)
 inline constexpr int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
-inline constexpr int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000,
-                     MAP_STACK = 0x20000;
+inline constexpr int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000,
+                     MAP_POPULATE = 0x8000, MAP_STACK = 0x20000;
+
+// io_uring(7), linux/io_uring.h
+struct io_sqring_offsets {
+    std::uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
+    std::uint64_t user_addr;
+};
+struct io_cqring_offsets {
+    std::uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
+    std::uint64_t user_addr;
+};
+struct io_uring_params {
+    std::uint32_t sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle, features, wq_fd, resv[3];
+    io_sqring_offsets sq_off;
+    io_cqring_offsets cq_off;
+};
+static_assert(sizeof(io_uring_params) == 120);
+struct io_uring_sqe {
+    std::uint8_t opcode, flags;
+    std::uint16_t ioprio;
+    std::int32_t fd;
+    std::uint64_t off;
+    std::uint64_t addr;
+    std::uint32_t len;
+    std::uint32_t op_flags;  // poll32_events for POLL_ADD
+    std::uint64_t user_data;
+    std::uint64_t tail[3];   // buf_index, personality, splice_fd_in, addr3, pad: unused here
+};
+static_assert(sizeof(io_uring_sqe) == 64);
+struct io_uring_cqe {
+    std::uint64_t user_data;
+    std::int32_t res;
+    std::uint32_t flags;
+};
+struct io_uring_getevents_arg {
+    std::uint64_t sigmask;
+    std::uint32_t sigmask_sz, min_wait_usec;
+    std::uint64_t ts;  // a kernel timespec*, relative; 0 waits without limit
+};
+struct io_uring_restriction {
+    std::uint16_t opcode;
+    std::uint8_t value;  // the register op, SQE op or SQE flags the rule names
+    std::uint8_t resv;
+    std::uint32_t resv2[3];
+};
+inline constexpr std::uint32_t IORING_SETUP_R_DISABLED = 1u << 6, IORING_SETUP_SUBMIT_ALL = 1u << 7,
+                               IORING_SETUP_SINGLE_ISSUER = 1u << 12, IORING_SETUP_DEFER_TASKRUN = 1u << 13;
+inline constexpr std::uint32_t IORING_FEAT_SINGLE_MMAP = 1u << 0, IORING_FEAT_NODROP = 1u << 1,
+                               IORING_FEAT_EXT_ARG = 1u << 8;
+inline constexpr std::uint32_t IORING_ENTER_GETEVENTS = 1u << 0, IORING_ENTER_EXT_ARG = 1u << 3;
+inline constexpr std::uint8_t IORING_OP_POLL_ADD = 6, IORING_OP_POLL_REMOVE = 7;
+inline constexpr unsigned IORING_REGISTER_RESTRICTIONS = 11, IORING_REGISTER_ENABLE_RINGS = 12;
+inline constexpr std::uint16_t IORING_RESTRICTION_SQE_OP = 1;
+inline constexpr long IORING_OFF_SQ_RING = 0, IORING_OFF_CQ_RING = 0x8000000, IORING_OFF_SQES = 0x10000000;
 
 // clone(2)
 inline constexpr unsigned long CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400,

@@ -136,6 +136,16 @@ inline int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) { return (int)sy
 inline int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) {
     return (int)syscall4(nr::epoll_wait, epfd, L(events), max, timeout_ms);
 }
+// int io_uring_setup(u32 entries, struct io_uring_params *p);
+inline int io_uring_setup(unsigned entries, io_uring_params* p) { return (int)syscall2(nr::io_uring_setup, entries, L(p)); }
+// int io_uring_enter2(int fd, u32 to_submit, u32 min_complete, u32 flags, const void *arg, size_t argsz);
+inline int io_uring_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags, const void* arg, std::size_t argsz) {
+    return (int)syscall6(nr::io_uring_enter, fd, to_submit, min_complete, flags, L(arg), (long)argsz);
+}
+// int io_uring_register(int fd, unsigned opcode, void *arg, unsigned nr_args);
+inline int io_uring_register(int fd, unsigned opcode, const void* arg, unsigned count) {
+    return (int)syscall4(nr::io_uring_register, fd, opcode, L(arg), count);
+}
 // int rt_sigprocmask(int how, const sigset_t *set, sigset_t *old, size_t sigsetsize);
 inline int rt_sigprocmask(int how, const std::uint64_t* set, std::uint64_t* old) {
     return (int)syscall4(nr::rt_sigprocmask, how, L(set), L(old), 8);
