@@ -40,7 +40,7 @@ $(BUILD)/sys/mem.o: CXXFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns 
 # Pure code, also built hosted for unit tests and fuzzers.
 PURE_SRCS := http/body.cpp http/conditional.cpp runtime/heap.cpp runtime/civil_time.cpp net/address.cpp http/request_parser.cpp http/path.cpp \
              http/mime.cpp http/response.cpp websocket/sha1.cpp websocket/base64.cpp websocket/frame.cpp \
-             websocket/utf8.cpp websocket/decoder.cpp
+             websocket/utf8.cpp websocket/decoder.cpp runtime/io_entries.cpp
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOSTFLAGS := -std=c++20 -O1 -g -Wall -Wextra -iquote . $(SANITIZE)

@@ -1505,7 +1505,7 @@ def test_scale_keepalive_connections(request, www, tmp_path, capsys):
             check_file_response(c.request("GET", "/index.html"), "/index.html")
         with capsys.disabled():
             print(f"\n  {IO['backend']}: {n} keep-alive connections, each answered twice; peak "
-                  f"server RSS {rss_per_conn:.0f} B per connection", end="")
+                  f"server RSS {rss_per_conn:.0f} B per connection")
         assert rss_per_conn < 24 * 1024, f"{rss_per_conn:.0f} B of RSS per connection at the peak"
     finally:
         for s in socks:

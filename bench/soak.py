@@ -162,7 +162,7 @@ class SoakServer(bench.AsyncNostd):
         self.logfile = os.path.join(self.dir, "async-nostd.log")
         self.error_files = [self.logfile]
         cmd = [self.binary, str(self.args.workers), "127.0.0.1", str(self.port), "--root", docroot,
-               "--log", self.logfile]
+               "--log", self.logfile, "--io", self.args.io]
         return cmd + (["--no-access-log"] if self.args.no_access_log else [])
 
 
@@ -892,6 +892,8 @@ def main():
                     help="warm-up: the reference sample is the first at or after this many seconds, or the "
                          "second, whichever comes first (60)")
     ap.add_argument("--workers", type=int, default=2, help="server workers (2)")
+    ap.add_argument("--io", default="ppoll", choices=("ppoll", "epoll", "uring"),
+                    help="the server's IO backend, --io (ppoll)")
     ap.add_argument("--rss-tolerance-pct", type=float, default=10, help="RSS growth allowed, %% of warm-up RSS (10)")
     ap.add_argument("--rss-tolerance-mib", type=float, default=2, help="RSS growth allowed, MiB, if larger (2)")
     ap.add_argument("--fd-tolerance", type=int, default=2, help="fd count difference allowed (2)")
@@ -962,8 +964,8 @@ def main():
         log("async-nostd soak: %d s (%d intervals of %d s: load, then %.1f s paused and a sample), %d workers, "
             "pid %d, port %d, %d CPUs" % (intervals * args.interval, intervals, args.interval, args.pause,
                                          args.workers, pid, port, os.cpu_count()))
-        log("server: %s; log: %s (%s)" % (server.version, server.logfile,
-                                           "no access log" if args.no_access_log else "access log on"))
+        log("server: %s, --io %s; log: %s (%s)" % (server.version, args.io, server.logfile,
+                                                    "no access log" if args.no_access_log else "access log on"))
         log("load: %s; ws: %d WebSockets, %.0f ms between messages; misc: one operation every %.0f ms; %s"
             % (", ".join("%s wrk -t%d -c%d delay %d ms" % (k, c, c, d) for k, c, d in wrk_loads) or "no wrk", ws_clients,
                WS_GAP * 1e3, MISC_GAP * 1e3, bench.tool_version([bench.which("wrk"), "-v"])))

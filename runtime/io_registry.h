@@ -29,6 +29,34 @@ namespace rt {
 
 enum class IoBackend { ppoll, epoll, uring };
 
+// What the two entry-keeping backends share: ending entries before their event. `Backend`
+// provides finish(entry, result, ready), which takes the entry out of the kernel's hands.
+template <class Backend>
+class EntryRegistry {
+public:
+    bool disarm(const Waiter* waiter) {
+        for (IoEntry* e = entries_.first(); e; e = e->next) {
+            if (e->waiter != waiter) continue;
+            e->waiter = nullptr;  // gone without being reported
+            Waiter* none = nullptr;
+            static_cast<Backend*>(this)->finish(e, 0, none);
+            return true;
+        }
+        return false;
+    }
+
+    void cancel_idle(Waiter*& ready) {
+        for (IoEntry* e = entries_.first(); e;) {
+            IoEntry* next = e->next;
+            if (e->waiter->idle) static_cast<Backend*>(this)->finish(e, -sys::ECANCELED, ready);
+            e = next;
+        }
+    }
+
+protected:
+    IoEntries entries_;
+};
+
 // Each backend: init returns 0 or -errno; the rest as IoRegistry's members below.
 class PollRegistry {
 public:
