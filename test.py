@@ -5345,9 +5345,14 @@ def test_chat_nothing_follows_the_close_frame(www, tmp_path):
                         extra_args=["--ws-max-backlog", str(64 << 20)])
     try:
         slow_ws = WsClient(srv.port, "/chat")  # it reads nothing until it has sent its close
+        # A fixed 64 KiB receive buffer (no autotuning, which may grow to tcp_rmem's maximum,
+        # 32 MiB here): with the server's send buffer (tcp_wmem, 4 MiB at most) the kernel holds
+        # well under the 9.6 MB sent, so the rest must queue in the server.
+        slow_ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         with slow_ws, WsClient(srv.port, "/chat") as sender:
             payload = b"q" * 60000
-            for _ in range(160):  # 9.6 MB: more than the kernel holds for a reader this slow
+            MESSAGES = 160
+            for _ in range(MESSAGES):
                 sender.send(OP_TEXT, payload)
                 sender.expect_message(OP_TEXT, payload, "own chat message")
             slow_ws.send(OP_CLOSE, struct.pack("!H", 1000))
@@ -5362,7 +5367,7 @@ def test_chat_nothing_follows_the_close_frame(www, tmp_path):
                 assert op == OP_TEXT and data == payload, (op, data[:40])
                 chats += 1
             slow_ws.expect_tcp_eof()
-            assert chats < 160, "everything was delivered before the close: nothing was queued"
+            assert chats < MESSAGES, "everything was delivered before the close: nothing was queued"
             sender.close(1000)
     finally:
         srv.stop()

@@ -34,16 +34,19 @@ void resume_all(rt::Waiter* list) {
             w.io.cancel_idle(ready);
         }
         resume_all(rt::TreiberStack<rt::Waiter>::reverse(ready));
-        for (rt::InboxItem* item = w.inbox.items.take_all_fifo(); item;) {
-            rt::InboxItem* next = item->next;
-            w.on_connection(item->fd, item->peer);
-            rt::mem_free(item);
-            item = next;
-        }
+        // New connections are taken before the tasks and started after them: a task handed over
+        // before a connection arrived (a chat message sent before a member connected) then runs
+        // before that connection starts, even when a slow turn finds both waiting.
+        rt::InboxItem* items = w.inbox.items.take_all_fifo();
         for (rt::InboxTask* task = w.inbox.tasks.take_all_fifo(); task;) {
             rt::InboxTask* next = task->next;  // read first: run() owns the task
             task->run(task);
             task = next;
+        }
+        while (rt::InboxItem* item = items) {
+            items = item->next;
+            w.on_connection(item->fd, item->peer);
+            rt::mem_free(item);
         }
         resume_all(w.run_queue.take_all_fifo());
         w.on_turn_end();

@@ -5,8 +5,9 @@
 // connection touches is shared: no locks on the hot path.
 //
 // The loop: wait in the IO registry (timeout = nearest deadline) → resume every task whose event
-// came → start a task for each new connection from the inbox → run the inbox's tasks from other
-// workers → resume tasks other threads made ready → write the log batch → repeat.
+// came → run the inbox's tasks from other workers → start a task for each new connection from
+// the inbox (taken before the tasks, so a task handed over earlier runs first) → resume tasks
+// other threads made ready → write the log batch → repeat.
 #pragma once
 
 #include <cstdint>
