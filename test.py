@@ -2539,6 +2539,18 @@ def test_keepalive_timeout_next_request_in_time(request, www, tmp_path):
                 raise AssertionError(f"request after {0.5 * (i + 1):.1f}s: {type(e).__name__}: {e}") from None
 
 
+def bytes_until_end(s, timeout=5.0):
+    """How many bytes a socket still delivers before the peer ends or resets the connection."""
+    s.settimeout(timeout)
+    got = 0
+    try:
+        while data := s.recv(1 << 20):
+            got += len(data)
+    except ConnectionResetError:
+        pass
+    return got
+
+
 def test_send_timeout_drops_stalled_reader(request, tmp_path):
     """--send-timeout 1: a client that requests 1 GiB and never reads is dropped within a few
     seconds, and the server's fd count returns to its baseline."""
@@ -2559,16 +2571,7 @@ def test_send_timeout_drops_stalled_reader(request, tmp_path):
                               f"stopped reading: {fd_listing(srv)}"
         assert 0.8 <= dropped <= 5.0, f"stalled reader dropped after {dropped:.2f}s; expected ~1 s"
         # what was already queued arrives, then the connection ends well short of 1 GiB
-        got = 0
-        s.settimeout(5.0)
-        try:
-            while True:
-                data = s.recv(1 << 20)
-                if not data:
-                    break
-                got += len(data)
-        except ConnectionResetError:
-            pass
+        got = bytes_until_end(s)
         assert got < GIB, "the whole 1 GiB arrived although the server gave up"
     finally:
         s.close()
@@ -4521,16 +4524,7 @@ def test_vanishing_clients_fd_count_returns_to_baseline(request, tmp_path):
         assert not client.is_alive(), "normal client thread still running"
         # each stalled reader gets what was queued, then the end, well short of 64 MiB
         for i, s in enumerate(stalled):
-            s.settimeout(5.0)
-            got = 0
-            try:
-                while True:
-                    data = s.recv(1 << 20)
-                    if not data:
-                        break
-                    got += len(data)
-            except ConnectionResetError:
-                pass
+            got = bytes_until_end(s)
             assert got < LARGE, f"stalled reader #{i} got all 64 MiB although dropped"
     finally:
         stop.set()
