@@ -2580,6 +2580,38 @@ def test_send_timeout_drops_stalled_reader(request, tmp_path):
         assert resp.status == 200 and resp.body == b"ok\n", resp
 
 
+def test_send_timeout_drops_stalled_reader_of_pipelined_heads(request, tmp_path):
+    """--send-timeout 1: a client that pipelines 40,000 HEAD requests and reads none of the
+    answers stalls the server in the send of a response head (under uring, a send operation in
+    the ring, which must be cancelled), not in a file body's sendfile. It is dropped within a
+    few seconds of filling the socket, and the server still serves others."""
+    root = make_root(tmp_path, files={"small.txt": b"ok\n"})
+    srv = _start_fixture_server(request, root, tmp_path, 2, extra_args=["--send-timeout", "1"])
+    baseline = settled_fd_count(srv)
+    s = small_rcvbuf_socket(srv.port, timeout=3.0)
+    requests = build_request("HEAD", "/small.txt", srv.port) * 40_000  # ~10 MB of heads to answer
+    try:
+        try:
+            s.sendall(requests)  # the kernel may take all of it before the server even accepts
+        except (socket.timeout, ConnectionResetError, BrokenPipeError):
+            pass  # the server stopped reading: stalled, or already gone
+        t0 = time.monotonic()
+        while fd_count(srv) <= baseline and time.monotonic() < t0 + 2.0:
+            time.sleep(0.01)
+        assert fd_count(srv) > baseline, "the connection never showed up in the server's fds"
+        n = wait_fd_count(srv, baseline, timeout=8.0)
+        assert n <= baseline, f"server still has {n} fds (baseline {baseline}) 8s after a client " \
+                              f"stopped reading: {fd_listing(srv)}"
+        assert time.monotonic() - t0 < 6.0
+        heads = bytes_until_end(s)
+        assert heads < 40_000 * 150, f"{heads} bytes: nearly every head arrived, so nothing stalled"
+    finally:
+        s.close()
+    with HttpClient(srv.port) as c:
+        resp = c.request("GET", "/small.txt")
+        assert resp.status == 200 and resp.body == b"ok\n", resp
+
+
 def test_send_timeout_spares_a_steady_reader(request, tmp_path):
     """--send-timeout 1 ("time a client may stall reading a response"): a client that reads
     16 MiB steadily, never pausing more than 10 ms, but over more than 1 s in all, gets it all."""
@@ -4998,19 +5030,27 @@ def test_io_rejects_an_unknown_backend(www, tmp_path):
     assert p.stderr.decode() == "async-nostd: --io needs ppoll, epoll or uring (see --help)\n"
 
 
-def deny_io_uring_setup():
-    """In the child before exec: a seccomp filter that makes io_uring_setup fail with ENOSYS,
-    as on a kernel built without io_uring."""
-    ld_nr, jeq, ret = 0x20, 0x15, 0x06
-    insns = [(ld_nr, 0, 0, 0), (jeq, 0, 1, SYS_io_uring_setup),
-             (ret, 0, 0, 0x00050000 | errno.ENOSYS), (ret, 0, 0, 0x7FFF0000)]
-    code = b"".join(struct.pack("=HBBI", *i) for i in insns)
-    buf = ctypes.create_string_buffer(code)
-    prog = struct.pack("=HxxxxxxQ", len(insns), ctypes.addressof(buf))
-    prog_buf = ctypes.create_string_buffer(prog)
-    _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
-    if _libc.prctl(38, 1, None, 0, 0) or _libc.prctl(22, 2, ctypes.addressof(prog_buf), 0, 0):
-        os._exit(99)  # PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP with SECCOMP_MODE_FILTER
+def refusing(*syscalls, err):
+    """A preexec_fn: in the child before exec, a seccomp filter that makes each of `syscalls`
+    fail with errno `err` and lets every other system call through."""
+    def install():
+        ld_nr, jeq, ret = 0x20, 0x15, 0x06
+        n = len(syscalls)
+        insns = [(ld_nr, 0, 0, 0)]
+        insns += [(jeq, n - i, 0, nr) for i, nr in enumerate(syscalls)]  # a match jumps to the errno
+        insns += [(ret, 0, 0, 0x7FFF0000), (ret, 0, 0, 0x00050000 | err)]  # ALLOW, ERRNO
+        code = b"".join(struct.pack("=HBBI", *i) for i in insns)
+        buf = ctypes.create_string_buffer(code)
+        prog = struct.pack("=HxxxxxxQ", len(insns), ctypes.addressof(buf))
+        prog_buf = ctypes.create_string_buffer(prog)
+        _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+        if _libc.prctl(38, 1, None, 0, 0) or _libc.prctl(22, 2, ctypes.addressof(prog_buf), 0, 0):
+            os._exit(99)  # PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP with SECCOMP_MODE_FILTER
+    return install
+
+
+# As on a kernel built without io_uring.
+deny_io_uring_setup = refusing(SYS_io_uring_setup, err=errno.ENOSYS)
 
 
 def test_io_uring_unavailable_is_a_clean_error(www, tmp_path, launch):
@@ -5026,6 +5066,38 @@ def test_io_uring_unavailable_is_a_clean_error(www, tmp_path, launch):
                  (HOST, port), preexec_fn=deny_io_uring_setup)
     assert http_get(socket.AF_INET, (HOST, port))[0] == 200
     assert " io=epoll" in srv.log()
+
+
+SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg = 44, 45, 46, 47
+
+
+def test_uring_receives_and_sends_on_the_ring(www, tmp_path, launch, io_backend):
+    """Under --io uring, net/ submits an HTTP connection's receives and sends to the ring as
+    operations rather than making them as system calls. With every socket receive and send
+    system call refused, a uring server still answers (a file's body still goes out with
+    sendfile), and a readiness backend, which must make those calls itself, cannot."""
+    port = free_port()
+    srv = launch(server_args(www, tmp_path, "2", HOST, str(port)), (HOST, port),
+                 preexec_fn=refusing(SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg, err=errno.EPERM))
+    with socket.create_connection((HOST, port), timeout=SOCK_TIMEOUT) as s:
+        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"HEAD /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except ConnectionResetError:  # closed with our requests unread
+            pass
+    if io_backend != "uring":
+        assert data == b""
+        srv.wait_log(r" receive failed \(errno 1\)$")
+        return
+    responses = data.split(b"HTTP/1.1 ")[1:]
+    assert [r[:3] for r in responses] == [b"200", b"404", b"200"], data[:300]
+    assert responses[0].endswith(FILES["index.html"])
+    assert b"Connection: close" in responses[2]
+    assert "error" not in srv.log()
 
 
 # --version and --help ------------------------------------------------------

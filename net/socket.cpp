@@ -81,6 +81,9 @@ void put_peer(rt::Writer& w, const sys::sockaddr_any& peer) {
 }
 
 ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, bool idle) {
+    if (ex::this_worker().io.proactor()) {
+        co_return co_await Complete{{rt::IoOp::recv, fd, buf, static_cast<std::uint32_t>(len), 0}, deadline, idle};
+    }
     for (;;) {
         const long n = sys::recv(fd, buf, len);
         if (n != -sys::EAGAIN && n != -sys::EINTR) co_return n;
@@ -95,11 +98,13 @@ std::int64_t deadline_after(std::int64_t ns) { return rt::thread_clock().monoton
 ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_ns, bool more) {
     long total = 0;
     const int flags = sys::MSG_NOSIGNAL | (more ? sys::MSG_MORE : 0);
+    const bool proactor = ex::this_worker().io.proactor();
     while (count > 0) {
         sys::msghdr msg{};
         msg.iov = iov;
         msg.iovlen = static_cast<std::size_t>(count);
-        const long n = sys::sendmsg(fd, &msg, flags);
+        const long n = proactor ? co_await Complete{{rt::IoOp::sendmsg, fd, &msg, 0, static_cast<std::uint32_t>(flags)}, deadline_after(stall_ns)}
+                                : sys::sendmsg(fd, &msg, flags);
         if (n == -sys::EAGAIN || n == -sys::EINTR) {
             if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)}; w < 0) co_return w;
             continue;

@@ -1,7 +1,9 @@
-// net/socket.h — sockets for coroutines: every operation tries the system call first and only on
-// -EAGAIN parks the task in its worker's IO registry until the socket is ready or the deadline
-// (monotonic ns, rt::kNoDeadline for none) passes. Results are byte counts or negative errno;
-// a passed deadline is -ETIMEDOUT.
+// net/socket.h — sockets for coroutines. With a readiness registry (ppoll, epoll) every
+// operation tries the system call first and only on -EAGAIN parks the task in its worker's IO
+// registry until the socket is ready or the deadline (monotonic ns, rt::kNoDeadline for none)
+// passes. With a proactor registry (uring) receives and sends are submitted to the kernel as
+// operations and the task is parked until they complete. Results are byte counts or negative
+// errno; a passed deadline is -ETIMEDOUT.
 #pragma once
 
 #include <coroutine>
@@ -47,6 +49,25 @@ struct WaitReady {
         waiter.handle = h;
         waiter.idle = idle;
         if (ex::this_worker().arm(fd, events, &waiter, deadline)) return true;
+        waiter.result = ex::kAllocFailed;
+        return false;
+    }
+    int await_resume() const noexcept { return waiter.result; }
+};
+
+// Suspends while the kernel carries out `op` (a proactor registry only): bytes or -errno, or
+// -ETIMEDOUT / -ECANCELED as rt::IoRegistry::submit says.
+struct Complete {
+    rt::IoOp op;
+    std::int64_t deadline;
+    bool idle = false;
+    rt::Waiter waiter{};
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+        waiter.handle = h;
+        waiter.idle = idle;
+        if (ex::this_worker().io.submit(op, &waiter, deadline)) return true;
         waiter.result = ex::kAllocFailed;
         return false;
     }

@@ -8,7 +8,7 @@ namespace rt {
 IoEntry* IoEntries::add(int fd, Waiter* waiter, std::int64_t deadline_ns) {
     auto* e = static_cast<IoEntry*>(mem_alloc(sizeof(IoEntry)));
     if (!e) return nullptr;
-    *e = {waiter, fd, -1, deadline_ns, nullptr, live_};
+    *e = {waiter, fd, -1, deadline_ns, nullptr, live_, false, false, 0};
     if (deadline_ns != kNoDeadline && !heap_push(e)) return mem_free(e), nullptr;
     if (live_) live_->prev = e;
     live_ = e;

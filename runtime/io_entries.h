@@ -18,6 +18,12 @@ struct IoEntry {
     std::int64_t deadline;
     IoEntry* prev;
     IoEntry* next;
+    // The uring backend's: an entry that is an operation (a receive or send the kernel carries
+    // out) rather than a wait, and one that ended before its completion came, with the result
+    // its waiter gets if the kernel then reports the operation cancelled.
+    bool operation;
+    bool ended;
+    int early_result;
 };
 
 class IoEntries {

@@ -29,6 +29,10 @@ bool IoRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline
     }
 }
 
+bool IoRegistry::submit(const IoOp& op, Waiter* waiter, std::int64_t deadline_ns) {
+    return backend_ == IoBackend::uring && uring_.submit(op, waiter, deadline_ns);
+}
+
 void IoRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready) {
     switch (backend_) {
         case IoBackend::epoll: return epoll_.poll(now_ns, max_wait_ns, ready);

@@ -1,4 +1,4 @@
-// runtime/io_registry.h — one worker's readiness registry, over ppoll(2), epoll(7) or io_uring(7).
+// runtime/io_registry.h — one worker's IO registry, over ppoll(2), epoll(7) or io_uring(7).
 //
 // arm() is one-shot: an entry leaves the registry when its fd is ready or its deadline passes,
 // and its waiter goes to the caller's ready list with result 0 (ready) or -ETIMEDOUT. An entry
@@ -11,12 +11,15 @@
 //    every descriptor on every wake-up, which is cheap for hundreds and not for tens of thousands.
 //  - epoll: an epoll instance per worker, each wait an EPOLLONESHOT registration re-armed with
 //    one epoll_ctl; deadlines in a binary heap. A wake-up costs what is ready, not what is open.
-//  - uring: a ring per worker, each wait a one-shot poll submitted on the ring; the polls queued
-//    in a loop turn are submitted by the same io_uring_enter that waits, so re-arming costs no
+//  - uring: a ring per worker, and the proactor model: besides waits (one-shot polls), the
+//    registry takes operations, a receive or a send that the kernel carries out and completes
+//    (submit). Everything queued in a loop turn goes to the kernel in the same io_uring_enter
+//    that then sleeps for completions, so neither a re-arm nor a receive nor a send costs a
 //    system call of its own. Deadlines in a binary heap, as for epoll.
 //
-// All three are readiness registries: receives and sends stay ordinary non-blocking system calls
-// made by net/, http/ and websocket/, which never learn which backend woke them.
+// ppoll and epoll are readiness registries: receives and sends are non-blocking system calls
+// made after a wait. net/ asks proactor() which way to go; the layers above it never learn which
+// backend served them.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,15 @@
 namespace rt {
 
 enum class IoBackend { ppoll, epoll, uring };
+
+// A receive or send for the kernel to carry out (a proactor registry only).
+struct IoOp {
+    enum Kind : std::uint8_t { recv, sendmsg } kind;
+    int fd;
+    void* addr;          // recv: the buffer; sendmsg: the sys::msghdr
+    std::uint32_t len;   // recv: the buffer's size
+    std::uint32_t flags; // MSG_*
+};
 
 // What the two entry-keeping backends share: ending entries before their event. `Backend`
 // provides finish(entry, result, ready), which takes the entry out of the kernel's hands.
@@ -97,11 +109,13 @@ class UringRegistry : public EntryRegistry<UringRegistry> {
 public:
     int init(int wake_fd);
     bool arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns);
+    bool submit(const IoOp& op, Waiter* waiter, std::int64_t deadline_ns);
     void poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready);
 
 private:
     friend EntryRegistry<UringRegistry>;
     sys::io_uring_sqe* next_sqe();
+    IoEntry* queue(std::uint8_t opcode, int fd, Waiter* waiter, std::int64_t deadline_ns);
     bool queue_poll(int fd, short events, std::uint64_t user_data);
     bool queue_wake_poll();
     void enter(unsigned min_complete, const sys::timespec* timeout);
@@ -121,7 +135,7 @@ private:
     std::uint32_t* cq_tail_ = nullptr;
     std::uint32_t cq_mask_ = 0;
     sys::io_uring_cqe* cqes_ = nullptr;
-    IoEntry* orphans_ = nullptr;  // ended before their event; their poll still to be removed
+    IoEntry* orphans_ = nullptr;  // ended before their completion; still to be cancelled in the kernel
 };
 
 // A worker's registry; its backend is chosen once, at init.
@@ -135,6 +149,17 @@ public:
     // (or the kernel) refuses the entry.
     bool arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns);
 
+    // True when receives and sends should be submitted as operations (the uring backend) rather
+    // than made as system calls after a wait.
+    bool proactor() const { return backend_ == IoBackend::uring; }
+
+    // Hands `op` to the kernel with the next wait; `waiter` gets its result (bytes or -errno).
+    // If the deadline passes first (-ETIMEDOUT) or a graceful stop cancels an idle waiter
+    // (-ECANCELED), the operation is cancelled in the kernel and the waiter resumed only once
+    // the kernel has let go of its buffer, and with the bytes instead if it completed meanwhile.
+    // Returns false only when memory or the kernel refuses it. A proactor registry only.
+    bool submit(const IoOp& op, Waiter* waiter, std::int64_t deadline_ns);
+
     // Blocks until an armed entry is ready, the earliest deadline passes, the wake fd fires or
     // `max_wait_ns` elapses; then appends every finished waiter to `ready` (a singly linked list
     // through Waiter::next). `now_ns` is the caller's clock reading taken just before.
@@ -146,7 +171,8 @@ public:
 
     // Takes `waiter`'s entry out of the registry before its event, so its owner can wake it
     // another way (a task that must wait for something else now). A linear search: for rare use.
-    // Returns false if it was not armed.
+    // Returns false if it was not armed. For waits only: an operation's buffer is the kernel's
+    // until it completes.
     bool disarm(const Waiter* waiter);
 
 private:

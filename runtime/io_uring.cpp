@@ -1,18 +1,20 @@
 // runtime/io_uring.cpp — the io_uring backend of the IO registry; see io_registry.h.
 //
 // One ring per worker, set up by the worker itself (single issuer, task work deferred to its own
-// io_uring_enter). Each armed wait with a descriptor is a one-shot IORING_OP_POLL_ADD whose user
-// data is its IoEntry; the waits of a whole loop turn go to the kernel in the same
-// io_uring_enter that then sleeps for completions, so a turn costs one system call however
-// many sockets it re-arms.
+// io_uring_enter). Each submission's user data is its IoEntry: a wait is a one-shot
+// IORING_OP_POLL_ADD, an operation an IORING_OP_RECV or IORING_OP_SENDMSG. What a whole loop
+// turn queued goes to the kernel in the same io_uring_enter that then sleeps for completions, so
+// a turn costs one system call however many sockets it re-arms, reads and writes.
 //
-// Every POLL_ADD yields exactly one completion, and its entry is freed only then. An entry that
-// ends another way (deadline, disarm, cancel) is reported at once, queued for an
-// IORING_OP_POLL_REMOVE, and freed when the poll's completion (-ECANCELED or its event) arrives.
+// Every submission yields exactly one completion, and its entry is freed only then. A wait that
+// ends another way (deadline, disarm, cancel) is reported at once; an operation is not, because
+// the kernel may still be writing its buffer, which lives in the waiting coroutine's frame.
+// Either way the entry is queued for an IORING_OP_ASYNC_CANCEL and freed when its completion
+// (-ECANCELED, or what it did meanwhile) arrives; an operation's waiter is reported then.
 //
-// The ring is restricted before it is enabled: it can only add and remove polls. Operations on
-// a ring are not system calls, so seccomp never sees them; without this a ring would be a way
-// around the sandbox.
+// The ring is restricted before it is enabled: it can only poll, receive, send and cancel.
+// Operations on a ring are not system calls, so seccomp never sees them; without this a ring
+// would be a way around the sandbox.
 #include "runtime/clock.h"
 #include "runtime/io_registry.h"
 #include "runtime/memory.h"
@@ -24,7 +26,7 @@ namespace {
 constexpr unsigned kSubmissionEntries = 256;   // a full queue is handed over early, not lost
 constexpr unsigned kCompletionEntries = 1024;  // more wait in the kernel (IORING_FEAT_NODROP)
 constexpr std::uint32_t kCqSize = 1u << 3;     // IORING_SETUP_CQSIZE
-constexpr std::uint64_t kRemoveData = 0;       // the completion of a POLL_REMOVE itself
+constexpr std::uint64_t kCancelData = 0;       // the completion of an ASYNC_CANCEL itself
 constexpr std::uint64_t kWakeData = 1;         // the poll on the worker's eventfd
 
 std::uint32_t load_acquire(const std::uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -72,9 +74,11 @@ int UringRegistry::init(int wake_fd) {
 
     const sys::io_uring_restriction allowed[] = {
         {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_POLL_ADD, 0, {}},
-        {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_POLL_REMOVE, 0, {}},
+        {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_RECV, 0, {}},
+        {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_SENDMSG, 0, {}},
+        {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_ASYNC_CANCEL, 0, {}},
     };
-    if (const int r = sys::io_uring_register(ring_fd_, sys::IORING_REGISTER_RESTRICTIONS, allowed, 2); r < 0) return r;
+    if (const int r = sys::io_uring_register(ring_fd_, sys::IORING_REGISTER_RESTRICTIONS, allowed, 4); r < 0) return r;
     if (const int r = sys::io_uring_register(ring_fd_, sys::IORING_REGISTER_ENABLE_RINGS, nullptr, 0); r < 0) return r;
     return queue_wake_poll() ? 0 : -sys::ENOMEM;
 }
@@ -115,25 +119,50 @@ void UringRegistry::enter(unsigned min_complete, const sys::timespec* timeout) {
                         sys::IORING_ENTER_GETEVENTS | sys::IORING_ENTER_EXT_ARG, &arg, sizeof arg);
 }
 
-bool UringRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
+// A new entry with its submission queued (the caller fills in the operation's fields).
+IoEntry* UringRegistry::queue(std::uint8_t opcode, int fd, Waiter* waiter, std::int64_t deadline_ns) {
     IoEntry* e = entries_.add(fd, waiter, deadline_ns);
-    if (!e || fd < 0) return e != nullptr;
-    if (queue_poll(fd, events, reinterpret_cast<std::uint64_t>(e))) return true;
-    entries_.unlink(e);
-    mem_free(e);
-    return false;
+    if (!e || fd < 0) return e;  // a pure timer: nothing for the kernel
+    sys::io_uring_sqe* sqe = next_sqe();
+    if (!sqe) {
+        entries_.unlink(e);
+        mem_free(e);
+        return nullptr;
+    }
+    sqe->opcode = opcode;
+    sqe->fd = fd;
+    sqe->user_data = reinterpret_cast<std::uint64_t>(e);
+    return e;
+}
+
+bool UringRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
+    IoEntry* e = queue(sys::IORING_OP_POLL_ADD, fd, waiter, deadline_ns);
+    if (e && fd >= 0) sqes_[(sq_local_tail_ - 1) & sq_mask_].op_flags = static_cast<std::uint16_t>(events);  // len 0: one-shot
+    return e != nullptr;
+}
+
+bool UringRegistry::submit(const IoOp& op, Waiter* waiter, std::int64_t deadline_ns) {
+    IoEntry* e = queue(op.kind == IoOp::recv ? sys::IORING_OP_RECV : sys::IORING_OP_SENDMSG, op.fd, waiter, deadline_ns);
+    if (!e) return false;
+    e->operation = true;
+    sys::io_uring_sqe& sqe = sqes_[(sq_local_tail_ - 1) & sq_mask_];
+    sqe.addr = reinterpret_cast<std::uint64_t>(op.addr);
+    sqe.len = op.kind == IoOp::recv ? op.len : 1;  // SENDMSG: one msghdr
+    sqe.op_flags = op.flags;
+    return true;
 }
 
 void UringRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready) {
-    // Removals that found no submission slot last time, and the wake poll if it found none.
+    // Cancellations that found no submission slot last time, and the wake poll if it found none.
     while (IoEntry* e = orphans_) {
         sys::io_uring_sqe* sqe = next_sqe();
         if (!sqe) break;
-        sqe->opcode = sys::IORING_OP_POLL_REMOVE;
+        sqe->opcode = sys::IORING_OP_ASYNC_CANCEL;
         sqe->addr = reinterpret_cast<std::uint64_t>(e);
-        sqe->user_data = kRemoveData;
+        sqe->user_data = kCancelData;
         orphans_ = e->next;
-        e->fd = -1;  // its removal is queued; the entry now waits only for its completion
+        if (orphans_) orphans_->prev = nullptr;
+        e->fd = -1;  // its cancellation is queued; the entry now waits only for its completion
     }
     std::int64_t wait = max_wait_ns;
     if (const IoEntry* e = entries_.earliest(); e && e->deadline - now_ns < wait) wait = e->deadline - now_ns;
@@ -148,7 +177,7 @@ void UringRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*&
     const std::uint32_t tail = load_acquire(cq_tail_);
     for (; head != tail; ++head) {
         const sys::io_uring_cqe& cqe = cqes_[head & cq_mask_];
-        if (cqe.user_data == kRemoveData) continue;
+        if (cqe.user_data == kCancelData) continue;
         if (cqe.user_data == kWakeData) {
             std::uint64_t counter;
             sys::read(wake_fd_, &counter, sizeof counter);  // reset; the caller drains its inbox next
@@ -156,13 +185,14 @@ void UringRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*&
             continue;
         }
         auto* e = reinterpret_cast<IoEntry*>(cqe.user_data);
-        if (e->waiter) {  // its event: the kernel has let go of it
+        if (!e->ended) {  // its completion came first
             entries_.unlink(e);
-            report(e->waiter, 0, ready);
-        } else if (e->fd >= 0) {  // ended earlier, removal not yet queued: no longer needed
+        } else if (e->fd >= 0) {  // ended earlier, cancellation not yet queued: no longer needed
             (e->prev ? e->prev->next : orphans_) = e->next;
             if (e->next) e->next->prev = e->prev;
         }
+        if (e->operation) report(e->waiter, e->ended && cqe.res == -sys::ECANCELED ? e->early_result : cqe.res, ready);
+        else if (!e->ended) report(e->waiter, 0, ready);
         mem_free(e);
     }
     store_release(cq_head_, head);
@@ -174,16 +204,22 @@ void UringRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*&
     }
 }
 
-// Ends a live entry before its event: reported now, freed when the kernel lets go of it.
+// Ends a live entry before its completion. A wait is reported now, an operation when its
+// completion comes (with `result` if that says it was cancelled). Freed when the kernel lets go.
 void UringRegistry::finish(IoEntry* e, int result, Waiter*& ready) {
     entries_.unlink(e);
-    report(e->waiter, result, ready);
-    e->waiter = nullptr;
+    e->ended = true;
+    if (e->operation) {
+        e->early_result = result;
+    } else {
+        report(e->waiter, result, ready);
+        e->waiter = nullptr;
+    }
     if (e->fd < 0) {  // a pure timer: nothing in the kernel
         mem_free(e);
         return;
     }
-    e->prev = nullptr;  // onto the orphans, for a POLL_REMOVE at the start of the next poll()
+    e->prev = nullptr;  // onto the orphans, for an ASYNC_CANCEL at the start of the next poll()
     e->next = orphans_;
     if (orphans_) orphans_->prev = e;
     orphans_ = e;

@@ -134,7 +134,7 @@ struct io_uring_sqe {
     std::uint64_t off;
     std::uint64_t addr;
     std::uint32_t len;
-    std::uint32_t op_flags;  // poll32_events for POLL_ADD
+    std::uint32_t op_flags;  // poll32_events for POLL_ADD, msg_flags for RECV and SENDMSG
     std::uint64_t user_data;
     std::uint64_t tail[3];   // buf_index, personality, splice_fd_in, addr3, pad: unused here
 };
@@ -160,7 +160,8 @@ inline constexpr std::uint32_t IORING_SETUP_R_DISABLED = 1u << 6, IORING_SETUP_S
 inline constexpr std::uint32_t IORING_FEAT_SINGLE_MMAP = 1u << 0, IORING_FEAT_NODROP = 1u << 1,
                                IORING_FEAT_EXT_ARG = 1u << 8;
 inline constexpr std::uint32_t IORING_ENTER_GETEVENTS = 1u << 0, IORING_ENTER_EXT_ARG = 1u << 3;
-inline constexpr std::uint8_t IORING_OP_POLL_ADD = 6, IORING_OP_POLL_REMOVE = 7;
+inline constexpr std::uint8_t IORING_OP_POLL_ADD = 6, IORING_OP_SENDMSG = 9, IORING_OP_ASYNC_CANCEL = 14,
+                              IORING_OP_RECV = 27;
 inline constexpr unsigned IORING_REGISTER_RESTRICTIONS = 11, IORING_REGISTER_ENABLE_RINGS = 12;
 inline constexpr std::uint16_t IORING_RESTRICTION_SQE_OP = 1;
 inline constexpr long IORING_OFF_SQ_RING = 0, IORING_OFF_CQ_RING = 0x8000000, IORING_OFF_SQES = 0x10000000;
