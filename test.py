@@ -5413,11 +5413,15 @@ def test_chat_nothing_follows_the_close_frame(www, tmp_path):
         slow_ws = WsClient(srv.port, "/chat")  # it reads nothing until it has sent its close
         # A fixed 64 KiB receive buffer (no autotuning, which may grow to tcp_rmem's maximum,
         # 32 MiB here): with the server's send buffer (tcp_wmem, 4 MiB at most) the kernel holds
-        # well under the 9.6 MB sent, so the rest must queue in the server.
+        # well under what is sent, so the rest must queue in the server. The server reads before
+        # it writes, so it sees the close before it sends more of the queue.
         slow_ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         with slow_ws, WsClient(srv.port, "/chat") as sender:
             payload = b"q" * 60000
-            MESSAGES = 160
+            # Twice what the two sockets' buffers can hold (the server's send buffer grows up to
+            # tcp_wmem's maximum), so about half of it must wait in the server.
+            wmem_max = int(open("/proc/sys/net/ipv4/tcp_wmem").read().split()[2])
+            MESSAGES = max(160, 2 * (wmem_max + 2 * 65536) // len(payload) + 1)
             for _ in range(MESSAGES):
                 sender.send(OP_TEXT, payload)
                 sender.expect_message(OP_TEXT, payload, "own chat message")

@@ -244,6 +244,9 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
                 if (!s.done) break;  // the peer is gone
                 continue;            // we ended it: send our close
             }
+            // Output after input: a close or ping from the peer is acted on before more of the
+            // queue goes out, and its close drops what it would only discard unread.
+            if (sending(s) && !flush(s)) break;  // the connection broke
             if (n > 0 && !drained) {
                 deadline = 0;  // a busy client: let the worker's other tasks run, then go on
             } else {  // nothing more to read for now (a short read says so without asking again)
@@ -272,7 +275,7 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
         const int w = co_await wait;
         s.parked = nullptr;
         if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) break;
-        if (sending(s) && !flush(s)) break;  // the connection broke
+        if (s.done && sending(s) && !flush(s)) break;  // a live session flushes after its next read
         if (!s.done) check_timers(s);
         else if (w == -sys::ETIMEDOUT && deadline) break;  // our close could not be delivered in time
     }
