@@ -54,6 +54,9 @@ constexpr std::string_view kUsage =
     "  --ws-ping-interval SECS  ping a silent WebSocket; 1001 if no answer (default: 30)\n"
     "  --ws-max-backlog BYTES   unread replies before 1008 (default: 1048576)\n"
     "  --drain-timeout SECS     on SIGTERM/SIGINT, time to finish open responses (default: 10)\n"
+    "  --defer-accept SECS      leave a new connection to the kernel until its first bytes\n"
+    "                           arrive, or about SECS have passed; 0 accepts at once (default:\n"
+    "                           1; a socket from systemd keeps its unit's DeferAcceptSec=)\n"
     "  --io ppoll|epoll|uring   how workers wait for sockets: ppoll scans every connection on\n"
     "                           each wake-up, epoll and uring (io_uring) only the ready ones;\n"
     "                           uring also receives and sends HTTP through the ring\n"
@@ -119,6 +122,7 @@ struct Options {
     const char* root = "www";
     const char* log = "/tmp/async-nostd.log";
     std::int64_t drain_ns = 10 * http::kSecond;
+    int defer_accept_s = 1;  // see net::listen_tcp
 };
 
 // A decimal from `min` to `max` (at most 10 digits).
@@ -148,6 +152,7 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--ws-ping-interval", 1, 86400},
     {"--ws-max-backlog", 1, kGiB},
     {"--drain-timeout", 1, 86400},
+    {"--defer-accept", 0, 3600},
 };
 constexpr int kNumberFlagCount = sizeof kNumberFlags / sizeof kNumberFlags[0];
 
@@ -219,7 +224,8 @@ int parse_args(int argc, char** argv, Options& o) {
             case 4: o.ws.max_message = static_cast<std::uint64_t>(v); break;
             case 5: o.ws.ping_interval_ns = v * http::kSecond; break;
             case 6: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
-            default: o.drain_ns = v * http::kSecond; break;
+            case 7: o.drain_ns = v * http::kSecond; break;
+            default: o.defer_accept_s = static_cast<int>(v); break;
             }
             continue;
         }
@@ -352,7 +358,7 @@ int main(int argc, char** argv) {
         if (o.port == 0) return fail(kExitUsage, "missing arguments: IP PORT (no socket was passed in LISTEN_FDS)");
         sys::sockaddr_any addr;
         net::socket_address(o.ip_text, o.port, addr);
-        listen_fd = net::listen_tcp(addr, kListenBacklog);
+        listen_fd = net::listen_tcp(addr, kListenBacklog, o.defer_accept_s);
         if (listen_fd < 0) {
             rt::FixedWriter<32> port;
             port.put(" port ").put_uint(o.port);

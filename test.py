@@ -1271,6 +1271,9 @@ BAD_ARGS = [
     ("ip-abc", "2", "abc", None, [], 2),
     ("missing-root", "2", HOST, "/nonexistent/async-nostd-root", [], None),
     ("unknown-flag", "2", HOST, None, ["--bogus"], 2),
+    ("defer-accept-negative", "2", HOST, None, ["--defer-accept", "-1"], 2),
+    ("defer-accept-3601", "2", HOST, None, ["--defer-accept", "3601"], 2),
+    ("defer-accept-missing", "2", HOST, None, ["--defer-accept"], 2),
     ("port-in-use", "2", HOST, None, [], 1),
 ]
 
@@ -2507,6 +2510,67 @@ def test_header_timeout_complete_request_in_time(request, www, tmp_path):
                 check_file_response(c.read(), "/notes.txt")
             except (OSError, AssertionError) as e:
                 raise AssertionError(f"request #{i}: {type(e).__name__}: {e}") from None
+
+
+def socket_count(srv):
+    """The server's open sockets (the listening one and its connections)."""
+    fds, n = f"/proc/{srv.pid}/fd", 0
+    for fd in os.listdir(fds):
+        try:
+            n += os.readlink(f"{fds}/{fd}").startswith("socket:")
+        except FileNotFoundError:
+            pass  # closed meanwhile
+    return n
+
+
+def wait_socket_count(srv, n, timeout):
+    """Polls until the server has `n` open sockets; returns the last count."""
+    deadline = time.monotonic() + timeout
+    while socket_count(srv) != n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return socket_count(srv)
+
+
+def test_defer_accept_leaves_a_silent_connection_to_the_kernel(request, www, tmp_path):
+    """By default (--defer-accept 1) a new connection is the kernel's until its first bytes come:
+    a silent one holds no descriptor of the server, and is accepted and answered at once when it
+    speaks. One that stays silent is accepted after about a second and then meets the idle
+    timeout (--keepalive-timeout 1) like any other."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--keepalive-timeout", "1"])
+    listening = wait_socket_count(srv, 1, 3.0)
+    assert listening == 1, fd_listing(srv)
+    with HttpClient(srv.port) as speaker:
+        time.sleep(0.5)
+        assert socket_count(srv) == 1, f"a silent connection was accepted\n{fd_listing(srv)}"
+        t0 = time.monotonic()
+        check_file_response(speaker.request("GET", "/notes.txt"), "/notes.txt")
+        assert time.monotonic() - t0 < 0.5, "the first request waited for the deferral to end"
+        assert socket_count(srv) == 2, fd_listing(srv)
+    assert wait_socket_count(srv, 1, 3.0) == 1, fd_listing(srv)
+
+    t0 = time.monotonic()
+    with socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT) as silent:
+        n = wait_socket_count(srv, 2, 5.0)
+        accepted = time.monotonic() - t0
+        assert n == 2, f"a silent connection not accepted 5 s on\n{fd_listing(srv)}"
+        assert accepted >= 0.5, f"a silent connection was accepted after {accepted:.2f}s"
+        stop_expect_eof(silent, 3.0, "a silent connection after the deferral and idle timeout")
+        took = time.monotonic() - t0
+        assert took >= 1.5, f"a silent connection was closed {took:.2f}s after connecting"
+    assert_healthy(srv.port)
+
+
+def test_defer_accept_0_accepts_a_silent_connection_at_once(request, www, tmp_path):
+    """--defer-accept 0: the server accepts a connection as soon as its handshake completes."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--defer-accept", "0"])
+    assert wait_socket_count(srv, 1, 3.0) == 1, fd_listing(srv)
+    t0 = time.monotonic()
+    with socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT):
+        n = wait_socket_count(srv, 2, 2.0)
+        took = time.monotonic() - t0
+        assert n == 2 and took < 0.5, \
+            f"a silent connection was accepted after {took:.2f}s\n{fd_listing(srv)}"
+    assert_healthy(srv.port)
 
 
 def test_keepalive_timeout_closes_idle_connection(request, www, tmp_path):
@@ -3812,6 +3876,29 @@ def test_stop_idle_server_exits_at_once(request, www, tmp_path, sig, signo):
         socket.create_connection((HOST, srv.port), timeout=1.0).close()
 
 
+def test_stop_drops_a_deferred_silent_connection(request, www, tmp_path):
+    """A connection still held by the kernel (--defer-accept, silent) when the stop comes was
+    never the server's: closing the listening socket drops it, so its first request is reset,
+    not left waiting, while the server drains."""
+    srv = stop_start(request, www, tmp_path, workers=2)
+    assert wait_socket_count(srv, 1, 3.0) == 1, fd_listing(srv)
+    with socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT) as silent:
+        time.sleep(0.2)
+        assert socket_count(srv) == 1, f"a silent connection was accepted\n{fd_listing(srv)}"
+        t0 = stop_signal(srv, signal.SIGTERM, 15)
+        rc, _ = stop_wait_exit(srv, t0, 3.0, "with a deferred silent connection")
+        assert rc == 0, f"exit status {rc}{srv.diagnostics()}"
+        silent.settimeout(2.0)
+        try:
+            silent.sendall(build_request("GET", "/notes.txt", srv.port))
+            data = silent.recv(4096)
+        except (ConnectionResetError, BrokenPipeError):
+            data = b""
+        except socket.timeout:
+            raise AssertionError("a deferred connection's request hangs after the stop") from None
+        assert data == b"", f"a deferred connection was answered after the stop: {data[:200]!r}"
+
+
 @pytest.mark.parametrize("sig,signo", STOP_SIGNALS, ids=STOP_SIGNAL_IDS)
 def test_stop_refuses_new_and_closes_idle_keepalive(request, tmp_path, sig, signo):
     """While a stalled download holds the drain: new connections are refused, idle keep-alive
@@ -3820,7 +3907,9 @@ def test_stop_refuses_new_and_closes_idle_keepalive(request, tmp_path, sig, sign
     server exits 0 with `stop drained`."""
     large = random.Random(31).randbytes(8 << 20)
     root = make_root(tmp_path, files={"large.bin": large, "small.txt": b"small\n"})
-    srv = stop_start(request, root, tmp_path)
+    # --defer-accept 0: the silent connections are the server's at once, not the kernel's (see
+    # test_stop_drops_a_deferred_silent_connection).
+    srv = stop_start(request, root, tmp_path, extra=["--defer-accept", 0])
     idle, silent, stalled = [], [], None
     try:
         for i in range(4):
@@ -4293,7 +4382,9 @@ def exhaust_fds(request, www, tmp_path, clients=100):
     connections to it: it accepts until it has no descriptor left, the rest wait in the listen
     backlog. Returns (server, its settled fd count before, the client sockets); the sockets are
     closed at teardown (before the server is stopped)."""
-    srv = _start_fixture_server(request, www, tmp_path, 2, nofile_hard=FAULT_NOFILE)
+    # --defer-accept 0: the silent clients are accepted in the order they connected, at once.
+    srv = _start_fixture_server(request, www, tmp_path, 2, nofile_hard=FAULT_NOFILE,
+                                extra_args=["--defer-accept", "0"])
     assert _nofile_limits(srv.pid) == (str(FAULT_NOFILE), str(FAULT_NOFILE)), \
         f"server limits {_nofile_limits(srv.pid)}, expected {FAULT_NOFILE} and {FAULT_NOFILE}"
     baseline = settled_fd_count(srv)
@@ -5114,7 +5205,8 @@ def test_help_lists_every_flag_with_its_default():
     out = subprocess.run([str(BINARY), "--help"], capture_output=True, timeout=5).stdout.decode()
     with_default = ["--root", "--log", "--max-connections", "--header-timeout",
                     "--keepalive-timeout", "--send-timeout", "--ws-max-message",
-                    "--ws-ping-interval", "--ws-max-backlog", "--drain-timeout", "--no-sandbox"]
+                    "--ws-ping-interval", "--ws-max-backlog", "--drain-timeout", "--defer-accept",
+                    "--no-sandbox"]
     for flag in with_default:
         entry = re.search(rf"^  {flag}\b(.*?)(?=^  -|^\S|\Z)", out, re.M | re.S)
         assert entry and "default" in entry.group(1), f"{flag}: {entry and entry.group(0)!r}"

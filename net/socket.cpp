@@ -34,7 +34,7 @@ bool socket_address(std::string_view ip, std::uint16_t port, sys::sockaddr_any& 
     return false;
 }
 
-int listen_tcp(const sys::sockaddr_any& addr, int backlog) {
+int listen_tcp(const sys::sockaddr_any& addr, int backlog, int defer_accept_s) {
     const int fd = sys::socket(addr.family, sys::SOCK_STREAM | sys::SOCK_NONBLOCK | sys::SOCK_CLOEXEC, 0);
     if (fd < 0) return fd;
     const int one = 1, zero = 0;
@@ -42,6 +42,7 @@ int listen_tcp(const sys::sockaddr_any& addr, int backlog) {
     // Dual stack whatever net.ipv6.bindv6only says: "::" means IPv4 clients too.
     if (addr.family == sys::AF_INET6) sys::setsockopt(fd, sys::IPPROTO_IPV6, sys::IPV6_V6ONLY, &zero, sizeof zero);
     set_nodelay(fd);
+    if (defer_accept_s > 0) sys::setsockopt(fd, sys::IPPROTO_TCP, sys::TCP_DEFER_ACCEPT, &defer_accept_s, sizeof defer_accept_s);
     int r = sys::bind(fd, &addr, addr.family == sys::AF_INET ? sizeof addr.v4 : sizeof addr.v6);
     if (r == 0) r = sys::listen(fd, backlog);
     if (r < 0) {
