@@ -9,6 +9,7 @@
 #include "net/address.h"
 #include "net/socket.h"
 #include "runtime/acceptor.h"
+#include "runtime/signals.h"
 #include "runtime/clock.h"
 #include "runtime/log.h"
 #include "runtime/memory.h"
@@ -285,21 +286,19 @@ void raise_fd_limit() {
     }
 }
 
-// The signal that the signalfd has ready, or 0. SIGHUP is dealt with here: it reopens the log.
-int take_signal(int signal_fd) {
-    sys::signalfd_siginfo info;
-    if (sys::read(signal_fd, &info, sizeof info) != sizeof info) return 0;
-    if (info.signo != sys::SIGHUP) return static_cast<int>(info.signo);
+// Reopens the log if a SIGHUP asked for it.
+void reopen_log_if_asked() {
+    if (!rt::take_reopen_request()) return;
     const int e = rt::log_reopen();
     rt::LogLine("log-reopened").put(" errno=").put_int(-e);
-    return 0;
 }
 
 // Graceful stop: no new connections; responses under way finish, idle connections close,
 // WebSockets get 1001; the process exits once every worker has drained, when the drain time is
 // up, or at a second stop signal. Exit status 0 when everything finished, 1 when some was cut.
-[[noreturn]] void stop(int listen_fd, int signal_fd, ex::Worker* workers, int count, int signo, std::int64_t drain_ns) {
-    sys::close(listen_fd);
+[[noreturn]] void stop(int listen_fd, ex::Worker* workers, int count, std::int64_t drain_ns) {
+    sys::close(listen_fd);  // already no longer the listening socket: see rt::signals_take_on_this_thread
+    const int signo = rt::stop_signal();
     ex::stop_workers(workers, count);
     rt::LogLine("stopping").put(" signal=").put_int(signo).put(" drain-timeout=").put_int(drain_ns / http::kSecond).put('s');
     const std::int64_t until = rt::clock_refresh().monotonic_ns + drain_ns;
@@ -311,13 +310,12 @@ int take_signal(int signal_fd) {
             rt::LogLine("stop").put(" drained");
             sys::exit_group(0);
         }
-        sys::pollfd pfd{signal_fd, sys::POLLIN, 0};
         const sys::timespec tick{0, 20'000'000};
-        if (sys::ppoll(&pfd, 1, &tick) > 0) {
-            if (take_signal(signal_fd)) {
-                cut = "second signal";
-                break;
-            }
+        sys::nanosleep(&tick);  // a signal cuts it short
+        reopen_log_if_asked();
+        if (rt::stop_signals() > 1) {
+            cut = "second signal";
+            break;
         }
     }
     int open = 0;
@@ -341,12 +339,11 @@ int main(int argc, char** argv) {
     if (const int r = rt::log_open(o.log); r < 0) return fail(kExitFailure, "cannot open log '", o.log, "'", r);
 
     raise_fd_limit();
-    // Stop and reopen signals arrive through a signalfd that the acceptor watches. They are
-    // blocked before the workers start, so every thread inherits the mask and none is interrupted.
+    // Stop and reopen signals interrupt the acceptor (runtime/signals.h). They are blocked before
+    // the workers start, so every worker inherits the mask and none is interrupted; until the
+    // acceptor takes them, they wait.
     const std::uint64_t handled = sys::sigbit(sys::SIGTERM) | sys::sigbit(sys::SIGINT) | sys::sigbit(sys::SIGHUP);
     sys::rt_sigprocmask(sys::SIG_BLOCK, &handled, nullptr);
-    const int signal_fd = sys::signalfd4(-1, &handled, sys::SFD_NONBLOCK | sys::SFD_CLOEXEC);
-    if (signal_fd < 0) return fail(kExitFailure, "cannot watch signals", "", "", signal_fd);
     // A peer that closes while we write must cost an EPIPE, not the process.
     const sys::kernel_sigaction ignore{sys::SIG_IGN, 0, nullptr, 0};
     sys::rt_sigaction(sys::SIGPIPE, &ignore, nullptr);
@@ -390,6 +387,9 @@ int main(int argc, char** argv) {
         return fail(kExitFailure, "cannot start the workers", "", "", r);
     }
 
+    // The root's descriptor is the non-socket a stop signal puts in the listening socket's place.
+    if (const int r = rt::signals_take_on_this_thread(listen_fd, root_fd); r < 0)
+        return fail(kExitFailure, "cannot handle signals", "", "", r);
     const int pid = sys::getpid();
     if (o.sandbox) {
         if (const int r = rt::sandbox_install(); r < 0)
@@ -408,12 +408,12 @@ int main(int argc, char** argv) {
     rt::Inbox* inboxes[ex::kMaxWorkers];
     for (int i = 0; i < o.workers; ++i) inboxes[i] = &workers[i].inbox;
     for (;;) {
-        const int r = rt::run_acceptor(listen_fd, signal_fd, inboxes, o.workers);
+        const int r = rt::run_acceptor(listen_fd, inboxes, o.workers);
         if (r < 0) {
             rt::LogLine("error").put(" acceptor stopped (errno ").put_int(-r).put(')');
             return kExitFailure;
         }
-        if (const int signo = take_signal(signal_fd))
-            stop(listen_fd, signal_fd, workers, o.workers, signo, o.drain_ns);
+        reopen_log_if_asked();
+        if (rt::stop_signals()) stop(listen_fd, workers, o.workers, o.drain_ns);
     }
 }

@@ -35,7 +35,7 @@ bool socket_address(std::string_view ip, std::uint16_t port, sys::sockaddr_any& 
 }
 
 int listen_tcp(const sys::sockaddr_any& addr, int backlog, int defer_accept_s) {
-    const int fd = sys::socket(addr.family, sys::SOCK_STREAM | sys::SOCK_NONBLOCK | sys::SOCK_CLOEXEC, 0);
+    const int fd = sys::socket(addr.family, sys::SOCK_STREAM | sys::SOCK_CLOEXEC, 0);
     if (fd < 0) return fd;
     const int one = 1, zero = 0;
     sys::setsockopt(fd, sys::SOL_SOCKET, sys::SO_REUSEADDR, &one, sizeof one);
@@ -59,7 +59,7 @@ int adopt_listener(int fd) {
     if (!listening) return -sys::EINVAL;
     const int flags = sys::fcntl(fd, sys::F_GETFL, 0);
     if (flags < 0) return flags;
-    if (const int r = sys::fcntl(fd, sys::F_SETFL, flags | sys::O_NONBLOCK); r < 0) return r;
+    if (const int r = sys::fcntl(fd, sys::F_SETFL, flags & ~sys::O_NONBLOCK); r < 0) return r;
     sys::fcntl(fd, sys::F_SETFD, sys::FD_CLOEXEC);
     set_nodelay(fd);
     return 0;

@@ -22,17 +22,18 @@ namespace net {
 // text is neither.
 bool socket_address(std::string_view ip, std::uint16_t port, sys::sockaddr_any& out);
 
-// Opens a listening TCP socket (SO_REUSEADDR, non-blocking, backlog `backlog`). An IPv6 socket
-// takes IPv4 clients too, so "::" is every address of both families. Returns the fd or -errno.
+// Opens a listening TCP socket (SO_REUSEADDR, blocking, as the acceptor wants it; backlog
+// `backlog`). An IPv6 socket takes IPv4 clients too, so "::" is every address of both families.
+// Returns the fd or -errno.
 //
 // With `defer_accept_s` > 0 (TCP_DEFER_ACCEPT) the kernel holds a new connection until its first
 // bytes arrive: an HTTP client speaks first, so the worker that gets the connection finds the
 // request already there instead of waiting for it. A connection that stays silent is accepted
 // when the kernel's SYN-ACK retransmissions span the period (after about 1 s for 1), so it still
-// meets the header timeout, later.
+// meets the idle timeout, later.
 int listen_tcp(const sys::sockaddr_any& addr, int backlog, int defer_accept_s);
 
-// Readies an inherited listening socket (socket activation): non-blocking, TCP_NODELAY.
+// Readies an inherited listening socket (socket activation): blocking, TCP_NODELAY.
 // -ENOTSOCK (or another -errno) if `fd` is not a listening TCP socket.
 int adopt_listener(int fd);
 

@@ -3,6 +3,7 @@
 
 #include "runtime/log.h"
 #include "runtime/memory.h"
+#include "runtime/signals.h"
 
 namespace rt {
 namespace {
@@ -13,21 +14,25 @@ void back_off(const char* what, int err) {
 }
 }  // namespace
 
-int run_acceptor(int listen_fd, int wake_fd, Inbox* const* inboxes, int count) {
+int run_acceptor(int listen_fd, Inbox* const* inboxes, int count) {
     for (int next = 0;;) {
+        if (signal_pending()) return 0;
         sys::sockaddr_any peer;
         unsigned peer_len = sizeof peer;
         const int fd = sys::accept4(listen_fd, &peer, &peer_len, sys::SOCK_NONBLOCK | sys::SOCK_CLOEXEC);
         if (fd < 0) {
             switch (-fd) {
-            case sys::EINTR:
+            case sys::EINTR:  // a signal: the loop's first line looks at it
             case sys::ECONNABORTED:
                 continue;
-            case sys::EAGAIN: {
-                sys::pollfd fds[2] = {{listen_fd, sys::POLLIN, 0}, {wake_fd, sys::POLLIN, 0}};
-                if (sys::ppoll(fds, 2, nullptr) > 0 && fds[1].revents) return 0;
+            case sys::EAGAIN: {  // the socket was made non-blocking behind our back: wait, not spin
+                sys::pollfd pfd{listen_fd, sys::POLLIN, 0};
+                sys::ppoll(&pfd, 1, nullptr);
                 continue;
             }
+            case sys::ENOTSOCK:  // a stop signal took the socket's place (signals.h)
+                if (stop_signals()) return 0;
+                return fd;
             case sys::EMFILE:
             case sys::ENFILE:
                 back_off("out of file descriptors", fd);

@@ -13,20 +13,20 @@ constexpr AllowedCall kAllowed[] = {
     // Sockets: accept, receive, send, files to sockets, half-close after a WebSocket close.
     {sys::nr::accept4}, {sys::nr::recvfrom}, {sys::nr::sendto}, {sys::nr::sendmsg},
     {sys::nr::sendfile}, {sys::nr::shutdown},
-    // Waiting: the IO registry, the acceptor, the stop loop; the acceptor's back-off; the clock.
+    // Waiting: the IO registry; the stop loop and the acceptor's back-off; the clock.
     {sys::nr::ppoll}, {sys::nr::nanosleep}, {sys::nr::clock_gettime}, {sys::nr::restart_syscall},
     // The epoll and io_uring backends (--io). Their instances exist before the filter does, so
     // creating or reconfiguring one (io_uring_setup, io_uring_register) stays forbidden: each
     // ring keeps the restrictions it was enabled with (polls only).
     {sys::nr::epoll_wait}, {sys::nr::epoll_ctl}, {sys::nr::io_uring_enter},
     // Files: the file cache (openat2 beneath the root, fstat, pread), the log and its reopening
-    // (openat, dup3), eventfd and signalfd reads and writes, close.
+    // (openat, dup3), eventfd reads and writes, close.
     {sys::nr::openat2}, {sys::nr::openat}, {sys::nr::fstat}, {sys::nr::pread64}, {sys::nr::read},
     {sys::nr::write}, {sys::nr::dup3}, {sys::nr::close},
     // Memory: large blocks are their own mappings; never executable ones.
     {sys::nr::mmap, 2, static_cast<std::uint32_t>(sys::PROT_EXEC)}, {sys::nr::munmap},
-    // Leaving.
-    {sys::nr::exit}, {sys::nr::exit_group},
+    // Returning from the acceptor's signal handler (runtime/signals.h); leaving.
+    {sys::nr::rt_sigreturn}, {sys::nr::exit}, {sys::nr::exit_group},
 };
 constexpr int kAllowedCount = sizeof kAllowed / sizeof kAllowed[0];
 

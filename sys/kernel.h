@@ -181,7 +181,8 @@ struct rlimit {
 inline constexpr int ARCH_SET_FS = 0x1002;
 inline constexpr int FUTEX_WAIT = 0;
 inline constexpr int SIGHUP = 1, SIGINT = 2, SIGPIPE = 13, SIGTERM = 15;
-inline constexpr int SIG_BLOCK = 0, SFD_NONBLOCK = 04000, SFD_CLOEXEC = 02000000;
+inline constexpr int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SFD_NONBLOCK = 04000, SFD_CLOEXEC = 02000000;
+inline constexpr unsigned long SA_RESTORER = 0x04000000;
 constexpr std::uint64_t sigbit(int sig) { return std::uint64_t{1} << (sig - 1); }
 // The start of struct signalfd_siginfo (128 bytes in all).
 struct signalfd_siginfo {

@@ -175,6 +175,9 @@ inline int nanosleep(const timespec* req) { return (int)syscall2(nr::nanosleep, 
 inline int prlimit(int resource, const rlimit* new_limit, rlimit* old_limit) {
     return (int)syscall4(nr::prlimit64, 0, resource, L(new_limit), L(old_limit));
 }
+// What sa_restorer points to (sys/signal.cpp): makes rt_sigreturn when a handler returns.
+extern "C" void signal_return();
+
 // int rt_sigaction(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old, size_t sigsetsize);
 inline int rt_sigaction(int sig, const kernel_sigaction* act, kernel_sigaction* old) {
     return (int)syscall4(nr::rt_sigaction, sig, L(act), L(old), 8);
