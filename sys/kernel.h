@@ -16,7 +16,7 @@ inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprot
                       sendfile = 40, socket = 41, sendto = 44, recvfrom = 45, sendmsg = 46, shutdown = 48,
                       bind = 49, listen = 50, getsockname = 51, setsockopt = 54, getsockopt = 55, clone = 56, exit = 60, fcntl = 72,
                       arch_prctl = 158, futex = 202, clock_gettime = 228, exit_group = 231,
-                      openat = 257, ppoll = 271, epoll_wait = 232, epoll_ctl = 233, epoll_create1 = 291, accept4 = 288, signalfd4 = 289, eventfd2 = 290, dup3 = 292, prlimit64 = 302,
+                      openat = 257, ppoll = 271, epoll_wait = 232, epoll_ctl = 233, epoll_create1 = 291, accept4 = 288, eventfd2 = 290, dup3 = 292, prlimit64 = 302,
                       rt_sigreturn = 15, prctl = 157, restart_syscall = 219, seccomp = 317,
                       setgroups = 116, setresuid = 117, getresuid = 118, setresgid = 119, getresgid = 120,
                       openat2 = 437, io_uring_setup = 425, io_uring_enter = 426, io_uring_register = 427;
@@ -181,14 +181,9 @@ struct rlimit {
 inline constexpr int ARCH_SET_FS = 0x1002;
 inline constexpr int FUTEX_WAIT = 0;
 inline constexpr int SIGHUP = 1, SIGINT = 2, SIGPIPE = 13, SIGTERM = 15;
-inline constexpr int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SFD_NONBLOCK = 04000, SFD_CLOEXEC = 02000000;
+inline constexpr int SIG_BLOCK = 0, SIG_UNBLOCK = 1;
 inline constexpr unsigned long SA_RESTORER = 0x04000000;
 constexpr std::uint64_t sigbit(int sig) { return std::uint64_t{1} << (sig - 1); }
-// The start of struct signalfd_siginfo (128 bytes in all).
-struct signalfd_siginfo {
-    std::uint32_t signo;
-    std::uint8_t rest[124];
-};
 // The kernel's struct sigaction (not glibc's): handler, flags, restorer, one 64-bit mask.
 struct kernel_sigaction {
     void (*handler)(int);

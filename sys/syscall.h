@@ -150,10 +150,6 @@ inline int io_uring_register(int fd, unsigned opcode, const void* arg, unsigned 
 inline int rt_sigprocmask(int how, const std::uint64_t* set, std::uint64_t* old) {
     return (int)syscall4(nr::rt_sigprocmask, how, L(set), L(old), 8);
 }
-// int signalfd4(int fd, const sigset_t *mask, size_t sizemask, int flags);
-inline int signalfd4(int fd, const std::uint64_t* mask, int flags) {
-    return (int)syscall4(nr::signalfd4, fd, L(mask), 8, flags);
-}
 // int dup3(int oldfd, int newfd, int flags);
 inline int dup3(int oldfd, int newfd, int flags) { return (int)syscall3(nr::dup3, oldfd, newfd, flags); }
 // int eventfd2(unsigned int initval, int flags);
