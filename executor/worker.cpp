@@ -45,6 +45,7 @@ void resume_all(rt::Waiter* list) {
         }
         while (rt::InboxItem* item = items) {
             items = item->next;
+            w.io.adopt(item->fd);
             w.on_connection(item->fd, item->peer);
             rt::mem_free(item);
         }

@@ -1,8 +1,14 @@
 // runtime/io_epoll.cpp — the epoll backend of the IO registry; see io_registry.h.
 //
-// Each armed wait is an IoEntry, registered EPOLLONESHOT with the entry as its data, so the event
-// that ends it also disables it and no stale event can name a freed entry. An entry that ends
-// another way (deadline, disarm, cancel) is disabled with EPOLL_CTL_MOD before it is freed.
+// Each socket is added to the epoll set once, edge-triggered, for input and output both, with its
+// descriptor number as its data; a wait costs no epoll_ctl. The events of a descriptor with a wait
+// armed on it end that wait if they are among the ones it wants. Others are remembered (`seen`),
+// and a later wait that wants one of them ends at once, without sleeping: an edge is reported
+// only once, so forgetting it could leave a wait asleep on bytes that are already there.
+//
+// This relies on what the callers of a readiness registry do anyway: they wait for input only
+// after a receive found the socket empty (EAGAIN, or a short read), and for output only after a
+// send found it full, so every event they wait for is an edge still to come, or one seen.
 #include "runtime/clock.h"
 #include "runtime/io_registry.h"
 #include "runtime/memory.h"
@@ -12,6 +18,9 @@ namespace rt {
 
 namespace {
 constexpr int kEventsPerWait = 256;
+
+void* data_of(int fd) { return reinterpret_cast<void*>(static_cast<unsigned long>(fd) + 1); }
+int fd_of(void* data) { return static_cast<int>(reinterpret_cast<unsigned long>(data) - 1); }
 }  // namespace
 
 int EpollRegistry::init(int wake_fd) {
@@ -22,33 +31,57 @@ int EpollRegistry::init(int wake_fd) {
     return sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_ADD, wake_fd, &ev);
 }
 
-bool EpollRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
-    if (fd >= known_capacity_) {  // one byte per descriptor number: cheap, grows rarely
-        int capacity = known_capacity_ ? known_capacity_ : 1024;
-        while (capacity <= fd) capacity *= 2;
-        auto* known = static_cast<std::uint8_t*>(mem_alloc(static_cast<std::size_t>(capacity)));
-        if (!known) return false;
-        for (int i = 0; i < capacity; ++i) known[i] = i < known_capacity_ ? known_[i] : 0;
-        mem_free(known_);
-        known_ = known, known_capacity_ = capacity;
-    }
-    IoEntry* e = entries_.add(fd, waiter, deadline_ns);
-    if (!e || fd < 0) return e != nullptr;
-    sys::epoll_event ev{static_cast<std::uint32_t>(events) | sys::EPOLLONESHOT, e};
-    // A descriptor closed since it was last added left the set: MOD says ENOENT, then ADD.
-    int r = known_[fd] ? sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_MOD, fd, &ev) : -sys::ENOENT;
-    if (r == -sys::ENOENT) r = sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_ADD, fd, &ev);
-    if (r < 0) {
-        entries_.unlink(e);
-        mem_free(e);
-        return false;
-    }
-    known_[fd] = 1;
+bool EpollRegistry::grow(int fd) {  // 16 bytes per descriptor number, grown by doubling
+    int capacity = fds_capacity_ ? fds_capacity_ : 64;
+    while (capacity <= fd) capacity *= 2;
+    auto* fds = static_cast<FdState*>(mem_alloc(static_cast<std::size_t>(capacity) * sizeof(FdState)));
+    if (!fds) return false;
+    for (int i = 0; i < capacity; ++i) fds[i] = i < fds_capacity_ ? fds_[i] : FdState{};
+    mem_free(fds_);
+    fds_ = fds, fds_capacity_ = capacity;
     return true;
 }
 
+void EpollRegistry::adopt(int fd) {
+    if (fd < fds_capacity_) fds_[fd] = {};
+}
+
+bool EpollRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns) {
+    if (fd < 0) return entries_.add(fd, waiter, deadline_ns) != nullptr;  // a timer
+    if (fd >= fds_capacity_ && !grow(fd)) return false;
+    FdState& s = fds_[fd];
+    if (!s.added) {
+        // Adding reports at once what is already ready. EEXIST: a descriptor number not adopted.
+        sys::epoll_event ev{sys::EPOLLIN | sys::EPOLLOUT | sys::EPOLLET, data_of(fd)};
+        int r = sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_ADD, fd, &ev);
+        if (r == -sys::EEXIST) r = sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_MOD, fd, &ev);
+        if (r < 0) return false;
+        s.added = true;
+    }
+    const auto wanted = static_cast<std::uint8_t>(static_cast<std::uint16_t>(events) | sys::EPOLLERR | sys::EPOLLHUP);
+    if (s.seen & wanted) {  // it came while nobody waited for it
+        s.seen = 0;
+        waiter->next = ready_now_;
+        ready_now_ = waiter;
+        return true;
+    }
+    IoEntry* e = entries_.add(fd, waiter, deadline_ns);
+    if (!e) return false;
+    s.armed = e, s.wanted = wanted;
+    return true;
+}
+
+bool EpollRegistry::disarm(const Waiter* waiter) {
+    for (Waiter** p = &ready_now_; *p; p = &(*p)->next) {
+        if (*p != waiter) continue;
+        *p = waiter->next;
+        return true;
+    }
+    return EntryRegistry::disarm(waiter);
+}
+
 void EpollRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready) {
-    std::int64_t wait = max_wait_ns;
+    std::int64_t wait = ready_now_ ? 0 : max_wait_ns;
     if (const IoEntry* e = entries_.earliest(); e && e->deadline - now_ns < wait) wait = e->deadline - now_ns;
     if (wait < 0) wait = 0;
     // Milliseconds, rounded up so that a deadline is never reported early.
@@ -57,14 +90,18 @@ void EpollRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*&
     const int n = sys::epoll_wait(epoll_fd_, events, kEventsPerWait, timeout_ms);
     clock_refresh();
     for (int i = 0; i < n; ++i) {
-        auto* e = static_cast<IoEntry*>(events[i].data);
-        if (!e) {
+        if (!events[i].data) {
             std::uint64_t counter;
             sys::read(wake_fd_, &counter, sizeof counter);  // reset; the caller drains its inbox next
             continue;
         }
-        e->fd = -1;  // its one-shot registration has fired: nothing to disable
-        finish(e, 0, ready);
+        FdState& s = fds_[fd_of(events[i].data)];
+        if (s.armed && (events[i].events & s.wanted)) finish(s.armed, 0, ready);
+        else s.seen |= static_cast<std::uint8_t>(events[i].events);
+    }
+    while (Waiter* w = ready_now_) {
+        ready_now_ = w->next;
+        report(w, 0, ready);
     }
     const std::int64_t now = thread_clock().monotonic_ns;
     while (IoEntry* e = entries_.earliest()) {
@@ -74,10 +111,7 @@ void EpollRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*&
 }
 
 void EpollRegistry::finish(IoEntry* e, int result, Waiter*& ready) {
-    if (e->fd >= 0) {  // still armed in the kernel: disable it before the entry goes
-        sys::epoll_event ev{0, nullptr};
-        sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_MOD, e->fd, &ev);
-    }
+    if (e->fd >= 0 && fds_[e->fd].armed == e) fds_[e->fd].armed = nullptr;
     entries_.unlink(e);
     report(e->waiter, result, ready);
     mem_free(e);

@@ -9,8 +9,9 @@
 //  - ppoll (the default): a dense pollfd array with parallel arrays of waiters and deadlines,
 //    handed whole to ppoll on every wait. Nothing to register, nothing to undo; the kernel scans
 //    every descriptor on every wake-up, which is cheap for hundreds and not for tens of thousands.
-//  - epoll: an epoll instance per worker, each wait an EPOLLONESHOT registration re-armed with
-//    one epoll_ctl; deadlines in a binary heap. A wake-up costs what is ready, not what is open.
+//  - epoll: an epoll instance per worker, each descriptor added once, edge-triggered, so a wait
+//    costs no system call of its own; deadlines in a binary heap. A wake-up costs what is
+//    ready, not what is open.
 //  - uring: a ring per worker, and the proactor model: besides waits (one-shot polls), the
 //    registry takes operations, a receive or a send that the kernel carries out and completes
 //    (submit). Everything queued in a loop turn goes to the kernel in the same io_uring_enter
@@ -94,15 +95,28 @@ public:
     int init(int wake_fd);
     bool arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns);
     void poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*& ready);
+    void adopt(int fd);
+    bool disarm(const Waiter* waiter);
 
 private:
     friend EntryRegistry<EpollRegistry>;
     void finish(IoEntry* e, int result, Waiter*& ready);
+    bool grow(int fd);
+
+    // What the registry knows of one descriptor number (16 bytes). The events it is added for,
+    // and the two always reported (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP), fit in a byte.
+    struct FdState {
+        IoEntry* armed;       // the wait on it, if any
+        std::uint8_t wanted;  // that wait's events, with EPOLLERR and EPOLLHUP
+        std::uint8_t seen;    // events reported while no wait on it wanted them
+        bool added;           // in the epoll set (closing the descriptor takes it out)
+    };
 
     int epoll_fd_ = -1;
     int wake_fd_ = -1;
-    std::uint8_t* known_ = nullptr;  // fds added to the epoll set (closing one removes it there)
-    int known_capacity_ = 0;
+    FdState* fds_ = nullptr;
+    int fds_capacity_ = 0;
+    Waiter* ready_now_ = nullptr;  // armed for an event already seen: reported by the next poll
 };
 
 class UringRegistry : public EntryRegistry<UringRegistry> {
@@ -146,7 +160,8 @@ public:
 
     // Wakes `waiter` when `fd` has any of `events` (POLLIN/POLLOUT; errors and hang-ups always
     // count), or when the monotonic clock reaches `deadline_ns`. Returns false only when memory
-    // (or the kernel) refuses the entry.
+    // (or the kernel) refuses the entry. Wait for POLLIN only once a receive has found the socket
+    // empty, and for POLLOUT once a send has found it full: the epoll backend is edge-triggered.
     bool arm(int fd, short events, Waiter* waiter, std::int64_t deadline_ns);
 
     // True when receives and sends should be submitted as operations (the uring backend) rather
@@ -168,6 +183,12 @@ public:
     // Finishes every entry whose waiter is idle with -ECANCELED, appending it to `ready`: how a
     // graceful stop reaches connections that are only waiting for their next request.
     void cancel_idle(Waiter*& ready);
+
+    // A new connection on `fd`: whatever the registry remembers of an earlier descriptor with
+    // that number is stale. Every socket a worker waits on comes through here first.
+    void adopt(int fd) {
+        if (backend_ == IoBackend::epoll) epoll_.adopt(fd);
+    }
 
     // Takes `waiter`'s entry out of the registry before its event, so its owner can wake it
     // another way (a task that must wait for something else now). A linear search: for rare use.
