@@ -1,7 +1,7 @@
 // runtime/io_epoll.cpp — the epoll backend of the IO registry; see io_registry.h.
 //
-// Each socket is added to the epoll set once, edge-triggered, for input and output both, with its
-// descriptor number as its data; a wait costs no epoll_ctl. The events of a descriptor with a wait
+// Each socket is added to the epoll set once, edge-triggered, for input (and for output too the
+// first time a wait wants it), with its descriptor number as its data; a wait costs no epoll_ctl. The events of a descriptor with a wait
 // armed on it end that wait if they are among the ones it wants. Others are remembered (`seen`),
 // and a later wait that wants one of them ends at once, without sleeping: an edge is reported
 // only once, so forgetting it could leave a wait asleep on bytes that are already there.
@@ -50,15 +50,17 @@ bool EpollRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadl
     if (fd < 0) return entries_.add(fd, waiter, deadline_ns) != nullptr;  // a timer
     if (fd >= fds_capacity_ && !grow(fd)) return false;
     FdState& s = fds_[fd];
-    if (!s.added) {
+    const auto wanted = static_cast<std::uint8_t>(static_cast<std::uint16_t>(events) | sys::EPOLLERR | sys::EPOLLHUP);
+    if ((wanted & ~s.added) & (sys::EPOLLIN | sys::EPOLLOUT)) {
+        // Output is added only once a wait wants it (few connections ever fill their socket).
         // Adding reports at once what is already ready. EEXIST: a descriptor number not adopted.
-        sys::epoll_event ev{sys::EPOLLIN | sys::EPOLLOUT | sys::EPOLLET, data_of(fd)};
-        int r = sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_ADD, fd, &ev);
+        const std::uint8_t add = s.added | (wanted & (sys::EPOLLIN | sys::EPOLLOUT)) | sys::EPOLLIN;
+        sys::epoll_event ev{add | sys::EPOLLET, data_of(fd)};
+        int r = sys::epoll_ctl(epoll_fd_, s.added ? sys::EPOLL_CTL_MOD : sys::EPOLL_CTL_ADD, fd, &ev);
         if (r == -sys::EEXIST) r = sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_MOD, fd, &ev);
         if (r < 0) return false;
-        s.added = true;
+        s.added = add;
     }
-    const auto wanted = static_cast<std::uint8_t>(static_cast<std::uint16_t>(events) | sys::EPOLLERR | sys::EPOLLHUP);
     if (s.seen & wanted) {  // it came while nobody waited for it
         s.seen = 0;
         waiter->next = ready_now_;

@@ -109,7 +109,7 @@ private:
         IoEntry* armed;       // the wait on it, if any
         std::uint8_t wanted;  // that wait's events, with EPOLLERR and EPOLLHUP
         std::uint8_t seen;    // events reported while no wait on it wanted them
-        bool added;           // in the epoll set (closing the descriptor takes it out)
+        std::uint8_t added;   // the events it is in the epoll set for (closing it takes it out)
     };
 
     int epoll_fd_ = -1;
