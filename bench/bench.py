@@ -5,8 +5,12 @@ HTTP: runs wrk against async-nostd, nginx (Debian nginx-light) and h2o (Debian h
 here with its own configuration in a temporary directory, the same number of workers, access logs
 off, serving the same temporary document root, in one run. For every scenario it prints requests
 per second, p50 and p99 latency, requests per server CPU-second (utime+stime of all the server's
-processes over the load, from /proc) and each figure's ratio to the better peer; then idle RSS and
-the targets from the issue with PASS/FAIL.
+processes over the load, from /proc), the share of that CPU time spent in the server's own code
+(utime; the rest is the kernel's) and each figure's ratio to the better peer; then idle RSS and
+the targets from the issue with PASS/FAIL. A per-CPU-second target also shows the ratio
+async-nostd would reach if its own code took no time at all (its kernel time alone against the
+peer's whole CPU time): when that is below the target, no change to async-nostd's code alone
+can meet it with the same system calls.
 
 async-nostd takes part once per IO backend, each a server of its own in every table: async-nostd
 (no --io: the default, ppoll), async-nostd-epoll (--io epoll) and async-nostd-uring (--io uring),
@@ -220,7 +224,8 @@ def tool_version(cmd):
 # ---------------------------------------------------------------------------------------------
 
 def read_stat(pid):
-    """Returns (ppid, utime+stime ticks, starttime, state) of a process, or None if it is gone."""
+    """Returns (ppid, utime+stime ticks, starttime, state, utime ticks) of a process, or None if it
+    is gone."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             data = f.read().decode(errors="replace")
@@ -228,11 +233,11 @@ def read_stat(pid):
         return None
     rest = data[data.rfind(")") + 2:].split()
     # rest[0] is field 3 (state): field n is rest[n - 3].
-    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[19]), rest[0]
+    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[19]), rest[0], int(rest[11])
 
 
 def process_tree(root_pid):
-    """The root and all its descendants: {pid: (cpu ticks, starttime)}."""
+    """The root and all its descendants: {pid: (cpu ticks, starttime, user cpu ticks)}."""
     children = {}
     stats = {}
     for name in os.listdir("/proc"):
@@ -249,18 +254,20 @@ def process_tree(root_pid):
     while todo:
         pid = todo.pop()
         if pid in stats and pid not in out:
-            out[pid] = (stats[pid][1], stats[pid][2])
+            out[pid] = (stats[pid][1], stats[pid][2], stats[pid][4])
             todo.extend(children.get(pid, []))
     return out
 
 
-def cpu_seconds(before, after):
-    """CPU seconds the tree used between two process_tree() snapshots. A process that appeared
-    counts from zero; one that vanished counts until its last snapshot."""
+def cpu_seconds(before, after, user_only=False):
+    """CPU seconds (utime+stime, or utime alone) the tree used between two process_tree()
+    snapshots. A process that appeared counts from zero; one that vanished counts until its last
+    snapshot."""
+    i = 2 if user_only else 0
     ticks = 0
-    for pid, (t, start) in after.items():
+    for pid, entry in after.items():
         b = before.get(pid)
-        ticks += t - (b[0] if b and b[1] == start else 0)
+        ticks += entry[i] - (b[i] if b and b[1] == entry[1] else 0)
     return ticks / CLK_TCK
 
 
@@ -394,8 +401,8 @@ class Server:
 
     def snapshot(self):
         tree = process_tree(self.proc.pid) if self.alive() else {}
-        for pid, (_, start) in tree.items():
-            self.known[pid] = start
+        for pid, entry in tree.items():
+            self.known[pid] = entry[1]
         return tree
 
     def stop(self):
@@ -908,7 +915,7 @@ def run_wrk_load(scenario, server, args, ctx):
     good = data["requests"] - data["status"]
     cpu = cpu_seconds(before, after)
     res.update(
-        requests=data["requests"], good=good, seconds=secs, cpu_s=cpu,
+        requests=data["requests"], good=good, seconds=secs, cpu_s=cpu, cpu_user_s=cpu_seconds(before, after, True),
         req_s=good / secs,
         mib_s=data["bytes"] / secs / MIB,
         p50=data["p50_us"], p99=data["p99_us"],
@@ -940,6 +947,24 @@ def fmt_value(metric, v):
     if metric == "mib_s":
         return "%.0f" % v
     return "{:,.0f}".format(v)
+
+
+def fmt_user_share(r):
+    """The part of a server's CPU time spent in its own code (utime), the rest being the kernel's."""
+    if not r.get("cpu_s") or r.get("cpu_user_s") is None:
+        return "-"
+    return "%.0f%%" % (100.0 * r["cpu_user_s"] / r["cpu_s"])
+
+
+def kernel_bound(ours, peer_per_cpu):
+    """For a per-CPU-second metric: the ratio async-nostd would reach against a peer that does
+    `peer_per_cpu` units per CPU-second if its own code took no time at all, i.e. with only the
+    kernel time it spent on the same units. None without the figures."""
+    kernel_s = (ours.get("cpu_s") or 0) - (ours.get("cpu_user_s") or 0)
+    units = ours.get("good", ours.get("requests"))
+    if not units or kernel_s <= 0 or not peer_per_cpu:
+        return None
+    return units / kernel_s / peer_per_cpu
 
 
 def fmt_ratio(r):
@@ -986,7 +1011,8 @@ def scenario_metrics(scenario):
 
 def report_scenario(scenario, results, servers):
     metrics = scenario_metrics(scenario)
-    header = ["server"] + [METRICS[m][0] for m in metrics] + [scenario.get("unit", "requests"), "CPU s", "errors"]
+    header = ["server"] + [METRICS[m][0] for m in metrics] + [scenario.get("unit", "requests"), "CPU s", "user",
+                                                            "errors"]
     rows = []
     for s in servers:
         r = results.get(s.name)
@@ -997,7 +1023,7 @@ def report_scenario(scenario, results, servers):
             continue
         errs = ", ".join("%s %d" % kv for kv in r["errors"].items()) or "0"
         rows.append([s.name] + [fmt_value(m, r.get(m)) for m in metrics]
-                    + ["{:,}".format(r["requests"]), "%.2f" % r["cpu_s"], errs])
+                    + ["{:,}".format(r["requests"]), "%.2f" % r["cpu_s"], fmt_user_share(r), errs])
     for s in servers:
         r = results.get(s.name)
         if not s.ours or not r or "error" in r:
@@ -1006,7 +1032,7 @@ def report_scenario(scenario, results, servers):
         for m in metrics:
             v, who = best_peer(m, results, servers)
             row.append("%s %s" % (fmt_ratio(ratio(m, r.get(m), v)), who[:5]) if who else "-")
-        rows.append(row + ["", "", ""])
+        rows.append(row + ["", "", "", ""])
     print_table(header, rows)
     report_notes(results, servers)
 
@@ -1233,7 +1259,8 @@ def run_ws_load(scenario, server, args, ctx):
         return res
     cpu = cpu_seconds(before, after)
     msgs = data["messages"]
-    res.update(requests=msgs, seconds=data["seconds"], cpu_s=cpu, msg_s=data["msg_s"],
+    res.update(requests=msgs, seconds=data["seconds"], cpu_s=cpu, cpu_user_s=cpu_seconds(before, after, True),
+               msg_s=data["msg_s"],
                p50=data["p50_us"], p99=data["p99_us"], msg_per_cpu=(msgs / cpu) if cpu > 0 else None,
                errors=ws_errors(data), first_error=data.get("first_error", ""),
                open_at_end=data.get("open_at_end"))  # the client's error counts include the opening
@@ -1345,7 +1372,8 @@ def run_ws_chat(scenario, server, args, ctx):
     cpu = cpu_seconds(before, after)
     errors = {k: v for k, v in ws_errors(data).items() if k not in ("closed", "stalled")}  # as dropped, lost
     errors.update((k, data[k]) for k in ("order_violations", "lost", "dropped") if data.get(k))
-    res.update(requests=data["deliveries"], seconds=data["seconds"], cpu_s=cpu, msg_s=data["deliveries_s"],
+    res.update(requests=data["deliveries"], seconds=data["seconds"], cpu_s=cpu,
+               cpu_user_s=cpu_seconds(before, after, True), msg_s=data["deliveries_s"],
                p50=data["p50_us"], p99=data["p99_us"], msg_per_cpu=(data["deliveries"] / cpu) if cpu > 0 else None,
                errors=errors, first_error=data.get("first_error", ""), open_at_end=data.get("open_at_end"),
                chat=data)
@@ -1632,6 +1660,8 @@ def main():
                     q = ratio(metric, r.get(metric), v)
                     ok = q is not None and q >= minimum and not r.get("errors")
                     note = "vs %s: %s vs %s" % (who, fmt_value(metric, r.get(metric)), fmt_value(metric, v))
+                    if metric in ("req_per_cpu", "msg_per_cpu") and kernel_bound(r, v):
+                        note += "; %s with no user time" % fmt_ratio(kernel_bound(r, v))
                     if r.get("errors"):
                         note += "; async-nostd had errors"
                     shown = fmt_ratio(q)
