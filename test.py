@@ -656,7 +656,8 @@ class Frame(collections.namedtuple("Frame", "fin opcode payload")):
 
 
 class WsClient:
-    def __init__(self, port, target="/ws", key=None, headers=(), timeout=SOCK_TIMEOUT):
+    def __init__(self, port, target="/ws", key=None, headers=(), timeout=SOCK_TIMEOUT, then=b""):
+        """Opens a WebSocket on `target`; `then` is sent in the same write as the handshake."""
         self.port = port
         self.sock = socket.create_connection((HOST, port), timeout=timeout)
         self.local = self.sock.getsockname()
@@ -667,7 +668,7 @@ class WsClient:
                 ("Sec-WebSocket-Key", self.key), ("Sec-WebSocket-Version", "13"), *headers])
             parser = ResponseParser()
             parser.expect("GET")
-            self.sock.sendall(req)
+            self.sock.sendall(req + then)
             resp = read_response(self.sock, parser)
             self.handshake = resp
             assert resp.status_line == "HTTP/1.1 101 Switching Protocols", \
@@ -1023,6 +1024,18 @@ def test_ws_echo_lengths(server, length):
     with WsClient(server.port) as ws:
         ws.echo(OP_TEXT, text_payload(length, seed=length))
         ws.echo(OP_BINARY, binary_payload(length, seed=length))
+        ws.close(1000)
+
+
+def test_ws_frames_in_the_handshakes_write_echoed_in_order(server):
+    """Frames sent in the same write as the opening handshake are answered from the buffer the
+    handshake was read into, and each whole message is echoed from where it lies, its header
+    written over the client's (every header form: 7-bit, 16-bit and 64-bit lengths)."""
+    msgs = [(OP_TEXT, text_payload(n, seed=n)) for n in (0, 1, 125, 126)] + \
+           [(OP_BINARY, binary_payload(n, seed=n)) for n in (65535, 65536, 70001)] + [(OP_TEXT, b"last")]
+    with WsClient(server.port, then=b"".join(encode_frame(op, p) for op, p in msgs)) as ws:
+        for i, (op, payload) in enumerate(msgs):
+            ws.expect_message(op, payload, f"echo #{i} of frames sent with the handshake")
         ws.close(1000)
 
 

@@ -88,7 +88,8 @@ inline bool end(Session& s, std::uint16_t code) {
 
 // session.cpp
 bool flush(Session& s);  // writes what the socket takes of the backlog, then of the chat queue
-bool send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::size_t len);
+bool send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::size_t len,
+                std::uint8_t* front = nullptr);  // front: see session.cpp
 bool send_close(Session& s, std::uint16_t code, bool linger = true);
 
 // chat.cpp

@@ -64,16 +64,31 @@ bool detail::flush(Session& s) {
 
 // Sends one unfragmented frame without waiting: straight to the socket when nothing is queued
 // before it, the rest (or all of it) into the backlog. False when the session must end.
-bool detail::send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::size_t len) {
+//
+// `front`, when not null, is where writable bytes before `payload` begin: an echo passes the
+// start of the receive buffer its payload lies in. When the header fits there (it always does
+// after the client's own header, which is 4 mask bytes longer for the same length), it is written
+// just before the payload and the frame leaves in one send(2): that saves the kernel copying in
+// a msghdr and an iovec array, a few percent of a small echo's system time.
+bool detail::send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* payload, std::size_t len,
+                        std::uint8_t* front) {
     std::uint8_t header[kMaxFrameHeader];
     const std::size_t header_len = encode_frame_header(header, true, opcode, len);
     std::size_t sent = 0;
     if (s.backlog.size == 0) {
-        sys::iovec iov[2] = {{header, header_len}, {payload, len}};
-        sys::msghdr msg{};
-        msg.iov = iov;
-        msg.iovlen = len ? 2 : 1;
-        const long n = sys::sendmsg(s.fd, &msg, sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+        constexpr int kFlags = sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL;
+        long n;
+        if (front && static_cast<std::size_t>(payload - front) >= header_len) {
+            std::uint8_t* const frame = front + (payload - front) - header_len;
+            __builtin_memcpy(frame, header, header_len);
+            n = sys::send(s.fd, frame, header_len + len, kFlags);
+        } else {
+            sys::iovec iov[2] = {{header, header_len}, {payload, len}};
+            sys::msghdr msg{};
+            msg.iov = iov;
+            msg.iovlen = len ? 2 : 1;
+            n = sys::sendmsg(s.fd, &msg, kFlags);
+        }
         if (n == static_cast<long>(header_len + len)) return true;
         if (n < 0 && n != -sys::EAGAIN && n != -sys::EINTR) return end(s, s.close_code);
         if (n > 0) sent = static_cast<std::size_t>(n);
@@ -136,7 +151,7 @@ bool process(Session& s, std::uint8_t* p, std::size_t n) {
             if (e.opcode != kText) return send_close(s, 1003);
             if (!publish(bytes, size)) return send_close(s, 1011);
         } else {
-            if (!send_frame(s, e.opcode, bytes, size)) return false;
+            if (!send_frame(s, e.opcode, bytes, size, whole ? p : nullptr)) return false;
             ++s.messages_out;
             stats().messages_out.add();
         }
