@@ -2469,6 +2469,34 @@ def test_changed_file_served_fresh(request, tmp_path):
         assert c.request("GET", "/s.txt").status == 404
 
 
+def test_validators_follow_each_file(request, tmp_path):
+    """Each worker keeps the ETag and Last-Modified it formatted last, for the next request for
+    the same file: files that share an mtime or a size, asked for in turn on one connection (one
+    worker), each get their own, and a file rewritten in place gets new ones."""
+    root = make_root(tmp_path, {"a.txt": b"a" * 100, "b.txt": b"b" * 200, "c.txt": b"c" * 100})
+    os.utime(root / "a.txt", (1_600_000_000, 1_600_000_000))
+    os.utime(root / "b.txt", (1_600_000_000, 1_600_000_000))  # a's mtime, another size
+    os.utime(root / "c.txt", (1_700_000_000, 1_700_000_000))  # a's size, another mtime
+    srv = ServerProcess(1, root, tmp_path / "s.log", tmp_path)
+    request.addfinalizer(srv.stop)
+
+    def check(c, name):
+        st = (root / name).stat()
+        resp = c.request("GET", "/" + name)
+        assert resp.status == 200, resp
+        assert resp.get("ETag") == f'"{int(st.st_mtime)}-{st.st_size}"', (name, resp)
+        assert email.utils.parsedate_to_datetime(resp.get("Last-Modified")).timestamp() == int(st.st_mtime), \
+            (name, resp)
+        return resp.get("ETag")
+
+    with HttpClient(srv.port) as c:
+        tags = {name: check(c, name) for name in ("a.txt", "b.txt", "c.txt", "a.txt", "a.txt", "c.txt", "b.txt")}
+        assert len(set(tags.values())) == 3, tags
+        (root / "a.txt").write_bytes(b"A" * 100)  # same size, new mtime
+        os.utime(root / "a.txt", (1_650_000_000, 1_650_000_000))
+        assert check(c, "a.txt") not in tags.values()
+
+
 # --------------------------------------------------------------------------
 # 26. Timeouts: --header-timeout, --keepalive-timeout, --send-timeout
 # --------------------------------------------------------------------------

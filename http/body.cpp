@@ -4,6 +4,9 @@
 #include "runtime/format.h"
 
 namespace http {
+
+using namespace std::string_view_literals;
+
 namespace {
 // A chunked body may carry kMaxBodyBytes of data plus this much framing (sizes, extensions,
 // trailers); past that: 413.
@@ -41,11 +44,11 @@ BodyFraming check_framing(const Request& req) {
     std::string_view te;
     for (int i = 0; i < req.header_count; ++i) {
         const Header& h = req.headers[i];
-        if (equals_ignore_case(h.name, "Host")) {
+        if (equals_ignore_case(h.name, "Host"sv)) {
             ++hosts;
-        } else if (equals_ignore_case(h.name, "Content-Length")) {
+        } else if (equals_ignore_case(h.name, "Content-Length"sv)) {
             if (!parse_content_length(h.value, length, has_length)) return {BodyFraming::none, 400, 0};
-        } else if (equals_ignore_case(h.name, "Transfer-Encoding")) {
+        } else if (equals_ignore_case(h.name, "Transfer-Encoding"sv)) {
             if (has_te) return {BodyFraming::none, 501, 0};  // a coding list split over fields
             has_te = true;
             te = h.value;
@@ -54,7 +57,7 @@ BodyFraming check_framing(const Request& req) {
     if (hosts > 1 || (req.version_minor >= 1 && hosts == 0)) return {BodyFraming::none, 400, 0};
     if (has_te) {
         if (has_length || req.version_minor == 0) return {BodyFraming::none, 400, 0};
-        if (!equals_ignore_case(te, "chunked")) return {BodyFraming::none, 501, 0};
+        if (!equals_ignore_case(te, "chunked"sv)) return {BodyFraming::none, 501, 0};
         return {BodyFraming::chunked, 0, 0};
     }
     if (length > kMaxBodyBytes) return {BodyFraming::none, 413, 0};

@@ -4,6 +4,9 @@
 #include "runtime/civil_time.h"
 
 namespace http {
+
+using namespace std::string_view_literals;
+
 namespace {
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
@@ -86,21 +89,21 @@ Selection select_representation(const Request& req, std::string_view etag, std::
     const Selection whole{200, 0, size};
     std::int64_t date;
     // §13.2.2 steps 1-2: the client's copy must still be current (412 when it is not).
-    if (const std::string_view v = req.header("If-Match"); v.data()) {
+    if (const std::string_view v = req.header("If-Match"sv); v.data()) {
         if (!etag_list_matches(v, etag, false)) return {412, 0, 0};
-    } else if (const std::string_view d = req.header("If-Unmodified-Since"); d.data() && rt::parse_http_date(d, date)) {
+    } else if (const std::string_view d = req.header("If-Unmodified-Since"sv); d.data() && rt::parse_http_date(d, date)) {
         if (mtime > date) return {412, 0, 0};
     }
     // Steps 3-4: the client's copy is still good (304 when it is).
-    if (const std::string_view v = req.header("If-None-Match"); v.data()) {
+    if (const std::string_view v = req.header("If-None-Match"sv); v.data()) {
         if (etag_list_matches(v, etag, true)) return {304, 0, 0};
-    } else if (const std::string_view d = req.header("If-Modified-Since"); d.data() && rt::parse_http_date(d, date)) {
+    } else if (const std::string_view d = req.header("If-Modified-Since"sv); d.data() && rt::parse_http_date(d, date)) {
         if (mtime <= date) return {304, 0, 0};
     }
     // Step 5: ranges are defined for GET only; If-Range must name exactly this representation.
-    const std::string_view range = req.header("Range");
-    if (!range.data() || req.method != "GET") return whole;
-    if (const std::string_view v = trim(req.header("If-Range")); v.data()) {
+    const std::string_view range = req.header("Range"sv);
+    if (!range.data() || req.method != "GET"sv) return whole;
+    if (const std::string_view v = trim(req.header("If-Range"sv)); v.data()) {
         const bool is_tag = v.starts_with('"') || is_weak(v);
         if (is_tag ? !etag_list_matches(v, etag, false) || v.find(',') != std::string_view::npos
                    : !rt::parse_http_date(v, date) || date != mtime)
@@ -127,8 +130,8 @@ bool accepts_gzip(std::string_view accept_encoding) {
                 ok = 0;
             member.remove_prefix(next == std::string_view::npos ? member.size() : next);
         }
-        if (equals_ignore_case(coding, "gzip") || equals_ignore_case(coding, "x-gzip")) gzip = ok;
-        else if (coding == "*") any = ok;
+        if (equals_ignore_case(coding, "gzip"sv) || equals_ignore_case(coding, "x-gzip"sv)) gzip = ok;
+        else if (coding == "*"sv) any = ok;
     }
     return gzip >= 0 ? gzip == 1 : any == 1;
 }

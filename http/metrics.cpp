@@ -4,6 +4,9 @@
 #include "executor/worker.h"
 
 namespace http {
+
+using namespace std::string_view_literals;
+
 namespace {
 
 HttpStats per_worker[ex::kMaxWorkers];
@@ -12,8 +15,8 @@ constexpr std::string_view kMethodNames[kMethodKinds] = {"GET", "HEAD", "other"}
 constexpr std::string_view kClassNames[kStatusClasses] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
 int method_kind(const Request* req) {
-    if (req && req->method == "GET") return 0;
-    if (req && req->method == "HEAD") return 1;
+    if (req && req->method == "GET"sv) return 0;
+    if (req && req->method == "HEAD"sv) return 1;
     return 2;  // other methods, and answers given before a request could be parsed
 }
 

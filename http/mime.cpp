@@ -36,20 +36,21 @@ constexpr std::string_view kMimeTable =
 }  // namespace
 
 std::string_view mime_type(std::string_view path) {
-    const std::size_t dot = path.rfind('.');
-    const std::size_t slash = path.rfind('/');
-    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash)) {
-        const std::string_view ext = path.substr(dot + 1);
-        std::size_t start = 0;  // of the current extension
-        for (std::size_t i = 0; i < kMimeTable.size(); ++i) {
-            const char c = kMimeTable[i];
-            if (c != ' ' && c != ':') continue;
-            const std::size_t colon = kMimeTable.find(':', start);
-            const std::size_t end = kMimeTable.find('\n', colon);
-            if (equals_ignore_case(kMimeTable.substr(start, i - start), ext))
-                return kMimeTable.substr(colon + 1, end - colon - 1);
-            if (c == ':') i = end;  // the next line
-            start = i + 1;
+    // The extension: what follows the last '.' of the last segment.
+    std::size_t start = path.size();
+    while (start > 0 && path[start - 1] != '.' && path[start - 1] != '/') --start;
+    if (start > 0 && path[start - 1] == '.') {
+        const std::string_view ext = path.substr(start);
+        for (std::size_t line = 0; line < kMimeTable.size();) {
+            const std::size_t colon = kMimeTable.find(':', line), end = kMimeTable.find('\n', colon);
+            for (std::size_t word = line; word < colon;) {  // the line's extensions
+                std::size_t word_end = word;
+                while (word_end < colon && kMimeTable[word_end] != ' ') ++word_end;
+                if (equals_ignore_case(kMimeTable.substr(word, word_end - word), ext))
+                    return kMimeTable.substr(colon + 1, end - colon - 1);
+                word = word_end + 1;
+            }
+            line = end + 1;
         }
     }
     return "application/octet-stream";

@@ -5,6 +5,8 @@
 
 namespace http {
 
+using namespace std::string_view_literals;
+
 PathResult normalize_path(std::string_view target, char* out) {
     PathResult r{400, false, false, 0};
     // absolute-form: skip "scheme://authority" (RFC 9112 §3.2.2).
@@ -15,9 +17,8 @@ PathResult normalize_path(std::string_view target, char* out) {
         const std::size_t end = target.find_first_of("/?#", scheme_end + 3);
         target = end == std::string_view::npos || target[end] != '/' ? std::string_view("/") : target.substr(end);
     }
+    target = path_of(target);
     if (target.empty()) return r;
-    const std::size_t query = target.find_first_of("?#");
-    if (query != std::string_view::npos) target = target.substr(0, query);
 
     std::size_t len = 0;        // bytes of out in use
     std::size_t seg_start = 0;  // where the current segment's bytes begin in out
@@ -43,9 +44,9 @@ PathResult normalize_path(std::string_view target, char* out) {
         }
         // A segment ended (at a '/', decoded or literal, or at the end of the path).
         const std::string_view seg(out + seg_start, len - seg_start);
-        if (seg.empty() || seg == ".") {
+        if (seg.empty() || seg == "."sv) {
             len = seg_start;
-        } else if (seg == "..") {
+        } else if (seg == ".."sv) {
             if (seg_start == 0) return r;  // would climb above the root
             // Drop this segment and the previous one (and its separating '/').
             len = seg_start - 1;
@@ -70,8 +71,9 @@ PathResult normalize_path(std::string_view target, char* out) {
 }
 
 std::string_view path_of(std::string_view target) {
-    const std::size_t q = target.find_first_of("?#");
-    return q == std::string_view::npos ? target : target.substr(0, q);
+    std::size_t n = 0;
+    while (n < target.size() && target[n] != '?' && target[n] != '#') ++n;
+    return target.substr(0, n);
 }
 
 }  // namespace http

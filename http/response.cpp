@@ -32,11 +32,12 @@ constexpr std::string_view kStatusLines =
 std::string_view status_text(int status) {
     const char digits[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
                             static_cast<char>('0' + status % 10)};
-    std::size_t line = 0;
-    for (;;) {
-        const std::size_t end = kStatusLines.find('\n', line);
-        if (end + 1 == kStatusLines.size() || kStatusLines.substr(line, 3) == std::string_view(digits, 3))
-            return kStatusLines.substr(line, end - line);
+    const char* const table_end = kStatusLines.data() + kStatusLines.size();
+    for (const char* line = kStatusLines.data();;) {
+        const char* end = line;
+        while (*end != '\n') ++end;
+        if (end + 1 == table_end || (line[0] == digits[0] && line[1] == digits[1] && line[2] == digits[2]))
+            return {line, static_cast<std::size_t>(end - line)};
         line = end + 1;
     }
 }

@@ -20,6 +20,8 @@
 namespace http {
 namespace {
 
+using namespace std::string_view_literals;
+
 Config settings;
 // Connections open over all workers, against settings.max_connections.
 rt::Atomic<int> open_connections{0};
@@ -27,30 +29,61 @@ rt::Atomic<int> open_connections{0};
 constexpr std::string_view kServerHeader = "Server: async-nostd\r\n";
 constexpr std::size_t kHeadBytes = 1024;  // a response head we build; the longest is far below
 
-// The Date header changes once a second; each worker formats it at most that often.
-struct DateCache {
+// The Server and Date lines that follow every status line. The date changes once a second; each
+// worker formats them at most that often.
+struct HeadCache {
     std::int64_t second = -1;
-    char text[64];
+    char text[80];
     std::size_t len = 0;
 };
-thread_local DateCache date_cache;
+thread_local HeadCache head_cache;
 
-std::string_view http_date_now() {
+std::string_view server_and_date_lines() {
     const std::int64_t now = rt::thread_clock().wall_seconds;
-    if (now != date_cache.second) {
-        rt::Writer w(date_cache.text, sizeof date_cache.text);
+    if (now != head_cache.second) {
+        rt::Writer w(head_cache.text, sizeof head_cache.text);
+        w.put(kServerHeader).put("Date: ");
         put_http_date(w, now);
-        date_cache.len = w.size();
-        date_cache.second = now;
+        w.put("\r\n");
+        head_cache.len = w.size();
+        head_cache.second = now;
     }
-    return {date_cache.text, date_cache.len};
+    return {head_cache.text, head_cache.len};
+}
+
+// The validators of the file answered last, which the next request is most likely for too: a
+// busy page's requests skip formatting its date and numbers again.
+struct Validators {
+    std::int64_t mtime = -1;
+    std::uint64_t size = 0;
+    char etag[48];  // "MTIME-SIZE", quotes included
+    char last_modified[32];
+    std::uint8_t etag_len = 0, last_modified_len = 0;
+
+    std::string_view etag_view() const { return {etag, etag_len}; }
+    std::string_view last_modified_view() const { return {last_modified, last_modified_len}; }
+};
+thread_local Validators last_validators;
+
+const Validators& validators_of(const sys::stat& st) {
+    Validators& v = last_validators;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (st.st_mtime_sec != v.mtime || size != v.size) {
+        v.mtime = st.st_mtime_sec, v.size = size;
+        rt::Writer etag(v.etag, sizeof v.etag);
+        etag.put('"').put_uint(static_cast<std::uint64_t>(st.st_mtime_sec)).put('-').put_uint(size).put('"');
+        v.etag_len = static_cast<std::uint8_t>(etag.size());
+        rt::Writer date(v.last_modified, sizeof v.last_modified);
+        put_http_date(date, st.st_mtime_sec);
+        v.last_modified_len = static_cast<std::uint8_t>(date.size());
+    }
+    return v;
 }
 
 std::int64_t deadline_in(std::int64_t ns) { return rt::thread_clock().monotonic_ns + ns; }
 
 void put_head_start(rt::Writer& w, int status) {
-    w.put("HTTP/1.1 ").put(status_text(status)).put("\r\n").put(kServerHeader);
-    w.put("Date: ").put(http_date_now()).put("\r\n");
+    w.put("HTTP/1.1 ").put(status_text(status)).put("\r\n").put(server_and_date_lines());
 }
 
 bool is_upgrade_path(std::string_view path) {
@@ -59,7 +92,9 @@ bool is_upgrade_path(std::string_view path) {
     return false;
 }
 
-bool is_health(const Request* req) { return req && path_of(req->target) == "/health"; }
+constexpr std::string_view kHealthPath = "/health", kMetricsPath = "/metrics";
+
+bool is_health(const Request* req) { return req && path_of(req->target) == kHealthPath; }
 
 // Every response passes here: it is counted, and logged unless the access log is off or it is a
 // health check (probes every few seconds would bury the requests that matter).
@@ -96,9 +131,9 @@ void log_error(const Connection& conn, std::string_view what, long err) {
 
 // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
 bool wants_keep_alive(const Request& req) {
-    const std::string_view c = req.header("Connection");
-    if (req.version_minor >= 1) return !list_has_token(c, "close");
-    return list_has_token(c, "keep-alive");
+    const std::string_view c = req.header("Connection"sv);
+    if (req.version_minor >= 1) return !list_has_token(c, "close"sv);
+    return list_has_token(c, "keep-alive"sv);
 }
 
 
@@ -138,7 +173,7 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
     std::size_t len = p.length;
     int status = p.status ? p.status : p.hidden ? 404 : 0;
     if (!status) {
-        file = open_file(settings.root_fd, len ? std::string_view(path, len) : ".");
+        file = open_file(settings.root_fd, len ? std::string_view(path, len) : "."sv);
         if (file && file->fd >= 0 && is_type(file->st, sys::S_IFDIR)) {
             release(file);
             file = nullptr;
@@ -154,7 +189,7 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
     const std::string_view type = mime_type({path, len});
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
     bool gzip = false;
-    if (!status && accepts_gzip(req.header("Accept-Encoding"))) {
+    if (!status && accepts_gzip(req.header("Accept-Encoding"sv))) {
         put_string(path, len, kGzip);
         OpenFile* gz = open_file(settings.root_fd, {path, len});
         gzip = gz && gz->fd >= 0 && is_type(gz->st, sys::S_IFREG);
@@ -170,9 +205,8 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
     if (status) return status;
     const sys::stat& st = file->st;
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    rt::FixedWriter<48> etag;
-    etag.put('"').put_uint(static_cast<std::uint64_t>(st.st_mtime_sec)).put('-').put_uint(size).put('"');
-    const Selection sel = select_representation(req, etag.view(), st.st_mtime_sec, size);
+    const Validators& v = validators_of(st);
+    const Selection sel = select_representation(req, v.etag_view(), st.st_mtime_sec, size);
     if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
     if (sel.status == 412 || sel.status == 416) return sel.status;
     if (sel.status != 304) headers.put("Content-Type: ").put(type).put("\r\n");
@@ -180,9 +214,8 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         headers.put("Content-Range: bytes ").put_uint(sel.first).put('-').put_uint(sel.first + sel.length - 1);
         headers.put('/').put_uint(size).put("\r\n");
     }
-    headers.put("Last-Modified: ");
-    put_http_date(headers, st.st_mtime_sec);
-    headers.put("\r\nETag: ").put(etag.view()).put("\r\nAccept-Ranges: bytes\r\n");
+    headers.put("Last-Modified: ").put(v.last_modified_view());
+    headers.put("\r\nETag: ").put(v.etag_view()).put("\r\nAccept-Ranges: bytes\r\n");
     if (gzip) headers.put("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
     body = {file->fd, file_bytes(file), sel.first, sel.length};
     return sel.status;
@@ -196,12 +229,13 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
     int status = 501;
     char* text = nullptr;  // a generated body (/metrics)
     std::string_view text_body;
-    const bool get = req.method == "GET" || req.method == "HEAD";
-    if (get && is_health(&req)) {
+    const bool get = req.method == "GET"sv || req.method == "HEAD"sv;
+    const std::string_view path = path_of(req.target);
+    if (get && path == kHealthPath) {
         status = 200;
         headers.put("Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n");
         text_body = "ok\n";
-    } else if (get && path_of(req.target) == "/metrics") {
+    } else if (get && path == kMetricsPath) {
         int workers;
         ex::workers(workers);
         const std::size_t capacity = metrics_capacity(workers);
@@ -217,13 +251,13 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
     } else if (get) {
         status = select_file(req, headers, body, file);
     } else {
-        for (std::string_view m : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+        for (std::string_view m : {"POST"sv, "PUT"sv, "DELETE"sv, "PATCH"sv, "OPTIONS"sv})
             if (req.method == m) status = 405;
         if (status == 405) headers.put("Allow: GET, HEAD\r\n");
-        if (req.method == "OPTIONS") status = 204;
+        if (req.method == "OPTIONS"sv) status = 204;
     }
     const bool keep = wants_keep_alive(req) && status != 400 && status != 501 && !ex::stopping();
-    const long r = co_await send_response(conn, &req, status, headers.view(), text_body, !keep, req.method == "HEAD", body);
+    const long r = co_await send_response(conn, &req, status, headers.view(), text_body, !keep, req.method == "HEAD"sv, body);
     release(file);
     rt::mem_free(text);
     co_return r < 0 ? static_cast<int>(r) : keep;

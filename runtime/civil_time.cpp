@@ -3,9 +3,12 @@
 
 namespace rt {
 namespace {
-constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+// Three letters each, packed.
+constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+constexpr std::string_view kDays = "SunMonTueWedThuFriSat";
+
+std::string_view month_name(int month) { return kMonths.substr(3 * (month - 1), 3); }
+std::string_view day_name(int weekday) { return kDays.substr(3 * weekday, 3); }
 
 void put_clock(Writer& w, const CivilTime& t) {
     w.put_uint(t.hour, 2).put(':').put_uint(t.minute, 2).put(':').put_uint(t.second, 2);
@@ -62,7 +65,7 @@ bool match_date(std::string_view text, std::string_view pattern, CivilTime& t) {
             *field = *field * 10 + digit;
         } else if (p == 'b') {
             for (int m = 0; m < 12; ++m)
-                if (text.substr(i, 3) == kMonths[m]) t.month = m + 1;
+                if (text.substr(i, 3) == month_name(m + 1)) t.month = m + 1;
             if (t.month == 0) return false;
             i += 2;
         } else if (p == 'w') {
@@ -96,7 +99,7 @@ bool parse_http_date(std::string_view text, std::int64_t& seconds) {
 
 void put_clf_time(Writer& w, std::int64_t seconds) {
     const CivilTime t = civil_from_unix(seconds);
-    w.put_uint(t.day, 2).put('/').put(kMonths[t.month - 1]).put('/').put_uint(t.year).put(':');
+    w.put_uint(t.day, 2).put('/').put(month_name(t.month)).put('/').put_uint(t.year).put(':');
     put_clock(w, t);
     w.put(" +0000");
 }
@@ -110,7 +113,7 @@ void put_iso_time(Writer& w, std::int64_t seconds) {
 
 void put_http_date(Writer& w, std::int64_t seconds) {
     const CivilTime t = civil_from_unix(seconds);
-    w.put(kDays[t.weekday]).put(", ").put_uint(t.day, 2).put(' ').put(kMonths[t.month - 1]);
+    w.put(day_name(t.weekday)).put(", ").put_uint(t.day, 2).put(' ').put(month_name(t.month));
     w.put(' ').put_uint(t.year, 4).put(' ');
     put_clock(w, t);
     w.put(" GMT");

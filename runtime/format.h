@@ -40,12 +40,11 @@ public:
     // Decimal, left-padded with zeros to `width` digits.
     Writer& put_uint(std::uint64_t v, int width = 0) {
         char digits[20];
-        int n = 0;
-        do digits[n++] = static_cast<char>('0' + v % 10);
+        int n = sizeof digits;  // filled from the end
+        do digits[--n] = static_cast<char>('0' + v % 10);
         while ((v /= 10) != 0);
-        for (int i = n; i < width; ++i) put('0');
-        while (n) put(digits[--n]);
-        return *this;
+        while (n > 0 && static_cast<int>(sizeof digits) - n < width) digits[--n] = '0';
+        return put(std::string_view(digits + n, sizeof digits - n));
     }
     Writer& put_int(std::int64_t v) {
         if (v < 0) {

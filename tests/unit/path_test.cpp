@@ -184,6 +184,16 @@ TEST(NormalizePath, AbsoluteFormAuthorityEndsAtQuery) {
     }
 }
 
+// path_of: the target up to its query or fragment, whichever comes first; the rest untouched.
+TEST(PathOf, Table) {
+    const std::pair<std::string_view, std::string_view> cases[] = {
+        {"/", "/"}, {"/a/b.html", "/a/b.html"}, {"/a?x=1", "/a"}, {"/a#top", "/a"},
+        {"/a?x#y", "/a"}, {"/a#y?x", "/a"}, {"/?", "/"}, {"?x", ""}, {"", ""},
+        {"/a%3Fb", "/a%3Fb"}, {"http://h/p?q", "http://h/p"},
+    };
+    for (const auto& [target, path] : cases) EXPECT_EQ(http::path_of(target), path) << target;
+}
+
 // The output buffer needs target.size() + 1 bytes even for worst cases (many short segments).
 TEST(NormalizePath, FitsInDocumentedBuffer) {
     std::string t = "/";

@@ -358,6 +358,26 @@ TEST(RequestParser, TooManyHeaders) {
 // Helpers
 
 // header() finds the first field of a name, case-insensitively; a missing one has null data().
+// Every byte, in a method and in a header name: accepted exactly when RFC 9110 §5.6.2 makes it a
+// tchar ("!#$%&'*+-.^_`|~", digits, letters), refused with 400 otherwise.
+TEST(RequestParser, TokenCharactersExactly) {
+    const std::string_view specials = "!#$%&'*+-.^_`|~";
+    for (int b = 0; b < 256; ++b) {
+        const char c = static_cast<char>(b);
+        const bool tchar = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+                           specials.find(c) != std::string_view::npos;
+        const std::string method = std::string("G") + c + "T / HTTP/1.1\r\nHost: h\r\n\r\n";
+        const Parsed m = parse(method);
+        EXPECT_EQ(m.r.kind, tchar ? ParseResult::complete : ParseResult::error) << "method byte " << b;
+        if (!tchar) EXPECT_EQ(m.r.status, 400) << "method byte " << b;
+        if (c == ':') continue;  // ends the name: "X:Y" is the field X with value Y
+        const std::string header = std::string("GET / HTTP/1.1\r\nHost: h\r\nX") + c + "Y: v\r\n\r\n";
+        const Parsed h = parse(header);
+        EXPECT_EQ(h.r.kind, tchar ? ParseResult::complete : ParseResult::error) << "name byte " << b;
+        if (!tchar) EXPECT_EQ(h.r.status, 400) << "name byte " << b;
+    }
+}
+
 TEST(RequestParser, HeaderLookup) {
     const Parsed p = parse("GET / HTTP/1.1\r\nHost: a\r\ncontent-LENGTH: 5\r\nX-Dup: 1\r\nx-dup: 2\r\nEmpty:\r\n\r\n");
     ASSERT_EQ(p.r.kind, ParseResult::complete);
