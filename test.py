@@ -2469,6 +2469,28 @@ def test_changed_file_served_fresh(request, tmp_path):
         assert c.request("GET", "/s.txt").status == 404
 
 
+def test_bodies_around_the_send_paths(request, tmp_path):
+    """A small file's body goes out after its head in one buffer (up to 4 KiB), in a second iovec
+    (up to 16 KiB, read into memory) or by sendfile (larger): each size at and around those
+    edges arrives whole, for GET, HEAD and a range, with keep-alive intact between them."""
+    sizes = [0, 1, 4095, 4096, 4097, 16383, 16384, 16385]
+    files = {f"f{n}.bin": os.urandom(n) for n in sizes}
+    root = make_root(tmp_path, files)
+    srv = ServerProcess(1, root, tmp_path / "s.log", tmp_path)
+    request.addfinalizer(srv.stop)
+    with HttpClient(srv.port) as c:
+        for name, data in files.items():
+            resp = c.request("GET", "/" + name)
+            assert resp.status == 200 and resp.get("Content-Length") == str(len(data)), (name, resp)
+            assert_bytes_equal(resp.body, data, name)
+            head = c.request("HEAD", "/" + name)
+            assert head.status == 200 and head.body == b"" and head.get("Content-Length") == str(len(data)), name
+            if len(data) > 2:
+                part = c.request("GET", "/" + name, [("Range", f"bytes=1-{len(data) - 2}")])
+                assert part.status == 206, (name, part)
+                assert_bytes_equal(part.body, data[1:-1], name + " bytes 1..n-2")
+
+
 def test_validators_follow_each_file(request, tmp_path):
     """Each worker keeps the ETag and Last-Modified it formatted last, for the next request for
     the same file: files that share an mtime or a size, asked for in turn on one connection (one

@@ -101,11 +101,15 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
     const int flags = sys::MSG_NOSIGNAL | (more ? sys::MSG_MORE : 0);
     const bool proactor = ex::this_worker().io.proactor();
     while (count > 0) {
+        // One buffer goes out with send(2): the kernel then copies in no msghdr and no iovecs.
         sys::msghdr msg{};
         msg.iov = iov;
         msg.iovlen = static_cast<std::size_t>(count);
-        const long n = proactor ? co_await Complete{{rt::IoOp::sendmsg, fd, &msg, 0, static_cast<std::uint32_t>(flags)}, deadline_after(stall_ns)}
-                                : sys::sendmsg(fd, &msg, flags);
+        const rt::IoOp op = count == 1 ? rt::IoOp{rt::IoOp::send, fd, const_cast<void*>(iov->base), static_cast<std::uint32_t>(iov->len), static_cast<std::uint32_t>(flags)}
+                                       : rt::IoOp{rt::IoOp::sendmsg, fd, &msg, 0, static_cast<std::uint32_t>(flags)};
+        const long n = proactor ? co_await Complete{op, deadline_after(stall_ns)}
+                       : count == 1 ? sys::send(fd, iov->base, iov->len, flags)
+                                    : sys::sendmsg(fd, &msg, flags);
         if (n == -sys::EAGAIN || n == -sys::EINTR) {
             if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)}; w < 0) co_return w;
             continue;

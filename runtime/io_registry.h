@@ -35,10 +35,10 @@ enum class IoBackend { ppoll, epoll, uring };
 
 // A receive or send for the kernel to carry out (a proactor registry only).
 struct IoOp {
-    enum Kind : std::uint8_t { recv, sendmsg } kind;
+    enum Kind : std::uint8_t { recv, send, sendmsg } kind;
     int fd;
-    void* addr;          // recv: the buffer; sendmsg: the sys::msghdr
-    std::uint32_t len;   // recv: the buffer's size
+    void* addr;          // recv, send: the buffer; sendmsg: the sys::msghdr
+    std::uint32_t len;   // recv, send: the buffer's size
     std::uint32_t flags; // MSG_*
 };
 

@@ -75,10 +75,12 @@ int UringRegistry::init(int wake_fd) {
     const sys::io_uring_restriction allowed[] = {
         {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_POLL_ADD, 0, {}},
         {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_RECV, 0, {}},
+        {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_SEND, 0, {}},
         {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_SENDMSG, 0, {}},
         {sys::IORING_RESTRICTION_SQE_OP, sys::IORING_OP_ASYNC_CANCEL, 0, {}},
     };
-    if (const int r = sys::io_uring_register(ring_fd_, sys::IORING_REGISTER_RESTRICTIONS, allowed, 4); r < 0) return r;
+    if (const int r = sys::io_uring_register(ring_fd_, sys::IORING_REGISTER_RESTRICTIONS, allowed, sizeof allowed / sizeof allowed[0]); r < 0)
+        return r;
     if (const int r = sys::io_uring_register(ring_fd_, sys::IORING_REGISTER_ENABLE_RINGS, nullptr, 0); r < 0) return r;
     return queue_wake_poll() ? 0 : -sys::ENOMEM;
 }
@@ -142,12 +144,13 @@ bool UringRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadl
 }
 
 bool UringRegistry::submit(const IoOp& op, Waiter* waiter, std::int64_t deadline_ns) {
-    IoEntry* e = queue(op.kind == IoOp::recv ? sys::IORING_OP_RECV : sys::IORING_OP_SENDMSG, op.fd, waiter, deadline_ns);
+    constexpr std::uint8_t kOpcodes[] = {sys::IORING_OP_RECV, sys::IORING_OP_SEND, sys::IORING_OP_SENDMSG};
+    IoEntry* e = queue(kOpcodes[op.kind], op.fd, waiter, deadline_ns);
     if (!e) return false;
     e->operation = true;
     sys::io_uring_sqe& sqe = sqes_[(sq_local_tail_ - 1) & sq_mask_];
     sqe.addr = reinterpret_cast<std::uint64_t>(op.addr);
-    sqe.len = op.kind == IoOp::recv ? op.len : 1;  // SENDMSG: one msghdr
+    sqe.len = op.kind == IoOp::sendmsg ? 1 : op.len;  // SENDMSG: one msghdr
     sqe.op_flags = op.flags;
     return true;
 }

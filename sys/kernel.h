@@ -162,7 +162,7 @@ inline constexpr std::uint32_t IORING_FEAT_SINGLE_MMAP = 1u << 0, IORING_FEAT_NO
                                IORING_FEAT_EXT_ARG = 1u << 8;
 inline constexpr std::uint32_t IORING_ENTER_GETEVENTS = 1u << 0, IORING_ENTER_EXT_ARG = 1u << 3;
 inline constexpr std::uint8_t IORING_OP_POLL_ADD = 6, IORING_OP_SENDMSG = 9, IORING_OP_ASYNC_CANCEL = 14,
-                              IORING_OP_RECV = 27;
+                              IORING_OP_SEND = 26, IORING_OP_RECV = 27;
 inline constexpr unsigned IORING_REGISTER_RESTRICTIONS = 11, IORING_REGISTER_ENABLE_RINGS = 12;
 inline constexpr std::uint16_t IORING_RESTRICTION_SQE_OP = 1;
 inline constexpr long IORING_OFF_SQ_RING = 0, IORING_OFF_CQ_RING = 0x8000000, IORING_OFF_SQES = 0x10000000;
