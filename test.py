@@ -1039,6 +1039,28 @@ def test_ws_frames_in_the_handshakes_write_echoed_in_order(server):
         ws.close(1000)
 
 
+def test_ws_fragments_trickled_around_the_read_buffer(server):
+    """Fragments whose bytes trickle in a few at a time: the message buffer fills to exactly 16
+    KiB (gathered from the 16 KiB read buffer) and the next piece is received in place. The
+    echo must be exact every time, wherever the allocator puts the two buffers (a read buffer
+    lying just past a full message buffer once passed for bytes received in place)."""
+    for sizes, step in (([8192, 8192, 1000], 7), ([6394, 9703, 1585], 7), ([8192, 8192, 1000], 61)):
+        for attempt in range(3):
+            payload = os.urandom(sum(sizes))
+            wire, at = b"", 0
+            for i, n in enumerate(sizes):
+                wire += encode_frame(OP_BINARY if i == 0 else OP_CONT, payload[at:at + n], fin=i == len(sizes) - 1)
+                at += n
+            with WsClient(server.port) as ws:
+                ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for k in range(0, len(wire), step):
+                    ws.send_raw(wire[k:k + step])
+                    if k % (step * 16) == 0:
+                        time.sleep(0.0002)
+                ws.expect_message(OP_BINARY, payload, f"{sizes} in {step}-byte writes, try {attempt}")
+                ws.close(1000)
+
+
 def test_ws_fragmented(server):
     with WsClient(server.port) as ws:
         parts = [b"Hello, ", b"fragmented ", b"world"]

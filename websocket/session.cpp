@@ -118,7 +118,8 @@ bool detail::send_close(Session& s, std::uint16_t code, bool linger) {
 namespace {
 
 // Hands received bytes to the decoder and answers its events. False when the session ends.
-bool process(Session& s, std::uint8_t* p, std::size_t n) {
+// `in_place`: the bytes were received straight into the message buffer, after what it holds.
+bool process(Session& s, std::uint8_t* p, std::size_t n, bool in_place = false) {
     for (std::size_t pos = 0;;) {
         std::size_t used;
         const Event e = s.decoder.next(p + pos, n - pos, used);
@@ -136,10 +137,12 @@ bool process(Session& s, std::uint8_t* p, std::size_t n) {
             break;
         }
         // A message that arrived whole is echoed from where it lies; pieces are gathered first
-        // (unless they were received in place, at the end of the message buffer).
-        const bool whole = e.last && s.message.size == 0;
+        // (unless they were received in place, at the end of the message buffer). Only the
+        // receive knows which: a read buffer that happens to lie just past a full message
+        // buffer has the same address as its end.
+        const bool whole = e.last && s.message.size == 0 && !in_place;
         if (!whole) {
-            if (e.bytes == s.message.data + s.message.size) s.message.size += e.size;
+            if (in_place) s.message.size += e.size;
             else if (!s.message.append(e.bytes, e.size)) return send_close(s, 1011);
         }
         if (!e.last) continue;
@@ -189,7 +192,9 @@ bool check_timers(Session& s) {
 long receive(Session& s, std::uint8_t*& in, bool& drained) {
     std::uint8_t* dst;
     std::size_t room;
-    if (const std::uint64_t left = s.decoder.data_payload_left(); left >= kDirectReadMin) {
+    const std::uint64_t left = s.decoder.data_payload_left();
+    const bool in_place = left >= kDirectReadMin;
+    if (in_place) {
         if (!s.message.reserve(s.message.size + left)) return send_close(s, 1011);
         dst = s.message.data + s.message.size, room = static_cast<std::size_t>(left);
     } else {
@@ -200,7 +205,7 @@ long receive(Session& s, std::uint8_t*& in, bool& drained) {
     drained = n > 0 && static_cast<std::size_t>(n) < room;
     if (n > 0) {
         s.heard_ns = now(), s.ping_sent_ns = 0;
-        process(s, dst, static_cast<std::size_t>(n));
+        process(s, dst, static_cast<std::size_t>(n), in_place);
     }
     return n;
 }
