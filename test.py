@@ -1602,8 +1602,13 @@ def test_body_split_across_writes(server4):
     (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
     (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n", 413),
     (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n", 413),
+    (b"GET / HTTP/1.1\r\nHost: local host\r\n\r\n", 400),                # RFC 9112 §3.2:
+    (b"GET / HTTP/1.1\r\nHost: localhost/evil\r\n\r\n", 400),            # an invalid Host
+    (b"GET / HTTP/1.1\r\nHost: user@localhost\r\n\r\n", 400),
+    (b"GET http://user@localhost/notes.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),  # userinfo
 ], ids=["no-host", "two-hosts", "bad-length", "two-lengths", "length-and-chunked", "bad-chunk",
-        "unknown-coding", "length-over-limit", "chunk-over-limit"])
+        "unknown-coding", "length-over-limit", "chunk-over-limit", "host-space", "host-slash",
+        "host-userinfo", "target-userinfo"])
 def test_bad_framing_rejected_and_closed(server4, head, status):
     """Framing in doubt: the right status, then the connection closes; the server stays healthy."""
     with HttpClient(server4.port) as c:
@@ -1622,6 +1627,47 @@ def test_body_at_limit_accepted(server4):
         (resp,) = _raw_exchange(c, raw, ["POST"])
         assert resp.status == 405
         check_file_response(c.request("GET", "/data.json"), "/data.json")
+
+
+def test_expect_100_continue(server4):
+    """RFC 9110 §10.1.1: a client that sends "Expect: 100-continue" and waits for it before its
+    body gets "100 Continue" at once, then the final answer once the body is in; a body sent
+    with the head needs no 100; and HTTP/1.0's expectation is ignored."""
+    def read_until(sock, marker, timeout):
+        sock.settimeout(timeout)
+        data = b""
+        try:
+            while marker not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+        return data
+
+    for method, final in (("POST", b"405"), ("GET", b"200")):
+        with socket.create_connection((HOST, server4.port), timeout=SOCK_TIMEOUT) as s:
+            s.sendall(f"{method} /notes.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                      "Expect: 100-continue\r\n\r\n".encode())
+            got = read_until(s, b"\r\n\r\n", 1.0)
+            assert got == b"HTTP/1.1 100 Continue\r\n\r\n", f"{method}: {got!r}"
+            s.sendall(b"hello" + build_request("GET", "/data.json", server4.port))
+            got = read_until(s, b'"ok": true}', 2.0)
+            assert got.startswith(b"HTTP/1.1 " + final), f"{method}: {got[:200]!r}"
+            assert got.count(b"HTTP/1.1 200 OK") == (2 if final == b"200" else 1), got[:400]
+    # The body came with the head: straight to the final answer.
+    with socket.create_connection((HOST, server4.port), timeout=SOCK_TIMEOUT) as s:
+        s.sendall(b"POST /notes.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  b"Expect: 100-continue\r\nConnection: close\r\n\r\nhello")
+        got = read_until(s, b"</html>", 2.0)
+        assert got.startswith(b"HTTP/1.1 405 "), got[:200]
+    # HTTP/1.0: no 100; the server simply waits for the body.
+    with socket.create_connection((HOST, server4.port), timeout=SOCK_TIMEOUT) as s:
+        s.sendall(b"POST /notes.txt HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        assert read_until(s, b"\r\n", 0.5) == b"", "a 100 Continue for HTTP/1.0"
+        s.sendall(b"hello")
+        assert read_until(s, b"\r\n", 2.0).startswith(b"HTTP/1.1 405 ")
 
 
 # --------------------------------------------------------------------------
@@ -1995,6 +2041,24 @@ def test_http11_connection_close(server4, value):
         assert c.wait_closed(2.0), f"connection open after Connection: {value}"
 
 
+def test_connection_close_on_a_second_line(server4):
+    """A field sent as several lines is one list (RFC 9110 §5.3): "close" on the second
+    Connection line closes the connection (RFC 9112 §9.6), and HTTP/1.0's "keep-alive" on a
+    second line keeps it."""
+    raw = build_request("GET", "/notes.txt", server4.port, [("Connection", "keep-alive"), ("Connection", "close")])
+    resp, c = exchange(server4.port, raw)
+    with c:
+        check_file_response(resp, "/notes.txt")
+        assert "close" in _conn_tokens(resp), resp
+        assert c.wait_closed(2.0), "connection open after a second Connection: close line"
+    ka = b"GET /notes.txt HTTP/1.0\r\nConnection: x-other\r\nConnection: keep-alive\r\n\r\n"
+    with HttpClient(server4.port) as c:
+        (resp,) = _raw_exchange(c, ka, ["GET"])
+        check_file_response(resp, "/notes.txt")
+        assert "keep-alive" in _conn_tokens(resp), resp
+        assert not c.wait_closed(0.3), "HTTP/1.0 keep-alive on a second line: closed"
+
+
 def test_http10_closes_by_default(server4):
     resp, c = exchange(server4.port, b"GET /notes.txt HTTP/1.0\r\n\r\n")
     with c:
@@ -2130,6 +2194,54 @@ def test_directory_without_slash_redirects(server4):
             assert resp.get("Location") == location, f"{method} {target}: {resp!r}"
         # a redirect keeps the connection
         check_file_response(c.request("GET", "/sub/"), "/sub/")
+
+
+def test_directory_redirect_names_the_directory_found(request, tmp_path):
+    """The 301 Location is built from the directory the target resolved to, escaped, never from
+    the target's own text: "//evil.example/..%2fsub" resolves to /sub, and a Location of
+    "//evil.example/..%2fsub/" would send the browser to another site (RFC 3986 §4.2)."""
+    root = make_root(tmp_path, {"file.txt": b"a file\n"})
+    for d in ("sub", "d \u00e9", "a?b%c#d"):
+        (root / d).mkdir()
+    srv = ServerProcess(2, root, tmp_path / "s.log", tmp_path)
+    request.addfinalizer(srv.stop)
+    cases = [
+        (b"//evil.example/..%2fsub", "/sub/"),
+        (b"//evil.example/%2e%2e%2fsub", "/sub/"),
+        (b"//evil.example/../sub", "/sub/"),
+        (b"///evil.example/../sub", "/sub/"),
+        (b"/\\evil.example/../sub", "/sub/"),
+        (b"//sub", "/sub/"),
+        (b"/./sub", "/sub/"),
+        (b"http://evil.example//evil.example/../sub", "/sub/"),
+        (b"/sub?x=1&y=%20", "/sub/?x=1&y=%20"),
+        (b"/sub?x=1#frag", "/sub/?x=1"),
+        (b"/sub?q=\xc3\xa9", "/sub/?q=%C3%A9"),
+        (b"/d%20%C3%A9", "/d%20%C3%A9/"),
+        (b"/d \xc3\xa9".replace(b" ", b"%20"), "/d%20%C3%A9/"),
+        (b"/a%3Fb%25c%23d", "/a%3Fb%25c%23d/"),
+    ]
+    for target, location in cases:
+        raw = b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        resp, c = exchange(srv.port, raw)
+        c.close()
+        assert resp.status == 301, (target, resp)
+        assert resp.get("Location") == location, (target, resp)
+    # The Location it gives leads to the directory (here: 404, as it has no index.html).
+    with HttpClient(srv.port) as c:
+        assert c.request("GET", "/a%3Fb%25c%23d/").status == 404
+        assert c.request("GET", "/file.txt").status == 200
+
+
+def test_file_with_trailing_slash_is_404(server4):
+    """"notes.txt/" names a directory, and there is none: 404, as nginx answers, rather than the
+    file (whose relative links would then resolve one level too deep)."""
+    with HttpClient(server4.port) as c:
+        for target in ("/notes.txt/", "/sub/index.html/", "/notes.txt/?x=1", "/notes.txt%2f"):
+            resp = c.request("GET", target)
+            assert resp.status == 404, f"GET {target}: {resp!r}"
+            assert FILES["notes.txt"] not in resp.body
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
 
 
 def test_directory_serves_index_not_listing(server4):
@@ -3117,6 +3229,8 @@ WSC_HANDSHAKE_OK = [
     ("connection-lower-case", wsc_std_headers(Connection="upgrade")),
     ("connection-upper-case", wsc_std_headers(Connection="UPGRADE")),
     ("lower-case-names", [(k.lower(), v) for k, v in wsc_std_headers()]),
+    # Connection sent as two lines is one list (RFC 9110 §5.3)
+    ("connection-on-two-lines", wsc_std_headers(Connection=None) + [("Connection", "keep-alive"), ("Connection", "Upgrade")]),
 ]
 
 
@@ -3155,6 +3269,7 @@ WSC_HANDSHAKE_400 = [
     ("no-host", "GET", "HTTP/1.1", False, wsc_std_headers()),
     ("post", "POST", "HTTP/1.1", True, wsc_std_headers()),
     ("head", "HEAD", "HTTP/1.1", True, wsc_std_headers()),
+    ("two-keys", "GET", "HTTP/1.1", True, wsc_std_headers() + [("Sec-WebSocket-Key", _key_of(16))]),  # §11.3.1
 ]
 
 

@@ -1,6 +1,7 @@
 // http/body.cpp — see body.h.
 #include "http/body.h"
 
+#include "http/path.h"
 #include "runtime/format.h"
 
 namespace http {
@@ -35,6 +36,14 @@ bool parse_content_length(std::string_view v, std::uint64_t& out, bool& seen) {
     }
 }
 
+// Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2): a reg-name, an IPv4 address or
+// a bracketed IP literal, so only these characters. Anything else (a space, '/', '@') is invalid.
+bool valid_host(std::string_view v) {
+    for (const char c : v)
+        if (!is_uri_char(c, "%[]"sv)) return false;
+    return true;
+}
+
 }  // namespace
 
 BodyFraming check_framing(const Request& req) {
@@ -45,6 +54,7 @@ BodyFraming check_framing(const Request& req) {
     for (int i = 0; i < req.header_count; ++i) {
         const Header& h = req.headers[i];
         if (equals_ignore_case(h.name, "Host"sv)) {
+            if (!valid_host(h.value)) return {BodyFraming::none, 400, 0};
             ++hosts;
         } else if (equals_ignore_case(h.name, "Content-Length"sv)) {
             if (!parse_content_length(h.value, length, has_length)) return {BodyFraming::none, 400, 0};

@@ -85,18 +85,31 @@ ByteRange parse_range(std::string_view range, std::uint64_t size) {
     return {ByteRange::partial, first, last - first + 1};
 }
 
+namespace {
+// If-Match or If-None-Match (`name`) as one list over all its lines (RFC 9110 §5.3): -1 when the
+// request has none, else 1 when some member matches `etag`, 0 when none does.
+int etag_lines_match(const Request& req, std::string_view name, std::string_view etag, bool weak) {
+    int result = -1;
+    for (int i = 0; i < req.header_count; ++i) {
+        if (!equals_ignore_case(req.headers[i].name, name)) continue;
+        if (result != 1) result = etag_list_matches(req.headers[i].value, etag, weak) ? 1 : 0;
+    }
+    return result;
+}
+}  // namespace
+
 Selection select_representation(const Request& req, std::string_view etag, std::int64_t mtime, std::uint64_t size) {
     const Selection whole{200, 0, size};
     std::int64_t date;
     // §13.2.2 steps 1-2: the client's copy must still be current (412 when it is not).
-    if (const std::string_view v = req.header("If-Match"sv); v.data()) {
-        if (!etag_list_matches(v, etag, false)) return {412, 0, 0};
+    if (const int match = etag_lines_match(req, "If-Match"sv, etag, false); match >= 0) {
+        if (match == 0) return {412, 0, 0};
     } else if (const std::string_view d = req.header("If-Unmodified-Since"sv); d.data() && rt::parse_http_date(d, date)) {
         if (mtime > date) return {412, 0, 0};
     }
     // Steps 3-4: the client's copy is still good (304 when it is).
-    if (const std::string_view v = req.header("If-None-Match"sv); v.data()) {
-        if (etag_list_matches(v, etag, true)) return {304, 0, 0};
+    if (const int match = etag_lines_match(req, "If-None-Match"sv, etag, true); match >= 0) {
+        if (match == 1) return {304, 0, 0};
     } else if (const std::string_view d = req.header("If-Modified-Since"sv); d.data() && rt::parse_http_date(d, date)) {
         if (mtime <= date) return {304, 0, 0};
     }

@@ -15,6 +15,8 @@ PathResult normalize_path(std::string_view target, char* out) {
         if (scheme_end == std::string_view::npos) return r;
         // The authority ends at the first '/', '?' or '#'; without a '/' the path is empty.
         const std::size_t end = target.find_first_of("/?#", scheme_end + 3);
+        // userinfo ("http://user@host/") is refused, as RFC 9110 §4.2.4 advises.
+        if (target.substr(0, end).find('@', scheme_end + 3) != std::string_view::npos) return r;
         target = end == std::string_view::npos || target[end] != '/' ? std::string_view("/") : target.substr(end);
     }
     target = path_of(target);
@@ -23,6 +25,7 @@ PathResult normalize_path(std::string_view target, char* out) {
     std::size_t len = 0;        // bytes of out in use
     std::size_t seg_start = 0;  // where the current segment's bytes begin in out
     std::size_t i = 1;          // target[0] is the leading '/'
+    bool slash_last = false;    // the last byte decoded was a '/', literal or %2F
     for (;;) {
         const bool at_end = i >= target.size();
         char c = 0;
@@ -37,6 +40,7 @@ PathResult normalize_path(std::string_view target, char* out) {
                 i += 2;
                 if (c == 0) return r;
             }
+            slash_last = c == '/';
         }
         if (!at_end && c != '/') {
             out[len++] = c;
@@ -56,7 +60,7 @@ PathResult normalize_path(std::string_view target, char* out) {
         }
         seg_start = len;
         if (at_end) {
-            r.trailing_slash = c == 0 && target.size() > 1 && target.back() == '/';
+            r.trailing_slash = slash_last;
             break;
         }
     }
@@ -74,6 +78,28 @@ std::string_view path_of(std::string_view target) {
     std::size_t n = 0;
     while (n < target.size() && target[n] != '?' && target[n] != '#') ++n;
     return target.substr(0, n);
+}
+
+std::string_view query_of(std::string_view target) {
+    target.remove_prefix(path_of(target).size());
+    if (target.empty() || target[0] != '?') return {};
+    std::size_t n = 1;
+    while (n < target.size() && target[n] != '#') ++n;
+    return target.substr(0, n);
+}
+
+bool is_uri_char(char c, std::string_view extra) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return alnum || "-._~!$&'()*+,;=:"sv.find(c) != std::string_view::npos || extra.find(c) != std::string_view::npos;
+}
+
+void put_uri_escaped(rt::Writer& w, std::string_view s, bool query) {
+    constexpr char kHex[] = "0123456789ABCDEF";
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (is_uri_char(ch, query ? "@/?%"sv : "@/"sv)) w.put(ch);
+        else w.put('%').put(kHex[c >> 4]).put(kHex[c & 15]);
+    }
 }
 
 }  // namespace http

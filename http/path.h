@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "runtime/format.h"
+
 namespace http {
 
 struct PathResult {
@@ -27,5 +29,18 @@ PathResult normalize_path(std::string_view target, char* out);
 
 // The path of a request target: what comes before any query or fragment.
 std::string_view path_of(std::string_view target);
+
+// The query of a request target, with its '?' ("" if none); a fragment is not part of it.
+std::string_view query_of(std::string_view target);
+
+// True for the characters a URI's parts share (RFC 3986): unreserved, sub-delims and ':', and
+// for those in `extra` ("@/" in a path, "%[]" in a Host).
+bool is_uri_char(char c, std::string_view extra);
+
+// Appends `s` as it may stand in a URI's path (RFC 3986 §3.3): unreserved characters, sub-delims,
+// ':', '@' and '/' as they are, every other byte as %XX. For a decoded path (a name with '%', '?',
+// '#', a space or UTF-8 in it), and with `query` for a query: '?' and '%' stay too, so that the
+// client's own escapes are kept.
+void put_uri_escaped(rt::Writer& w, std::string_view s, bool query = false);
 
 }  // namespace http

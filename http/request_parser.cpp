@@ -80,6 +80,12 @@ std::string_view Request::header(std::string_view name) const {
     return {};
 }
 
+bool Request::has_token(std::string_view name, std::string_view token) const {
+    for (int i = 0; i < header_count; ++i)
+        if (equals_ignore_case(headers[i].name, name) && list_has_token(headers[i].value, token)) return true;
+    return false;
+}
+
 ParseResult parse_request(std::string_view in, Request& out) {
     std::size_t pos = 0, next = 0;
     // RFC 9112 §2.2: ignore empty lines before the request line.

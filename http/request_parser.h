@@ -31,6 +31,9 @@ struct Request {
 
     // The first field named `name` (case-insensitive), or an empty view with a null data().
     std::string_view header(std::string_view name) const;
+    // True if the comma-separated list of field `name` has `token` (case-insensitive). A list
+    // sent as several lines is one list (RFC 9110 §5.3), so every line counts.
+    bool has_token(std::string_view name, std::string_view token) const;
 };
 
 struct ParseResult {

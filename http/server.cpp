@@ -132,11 +132,10 @@ void log_error(const Connection& conn, std::string_view what, long err) {
     line.put(" worker=").put_int(ex::this_worker().index).put(' ').put(what).put(" (errno ").put_int(-err).put(')');
 }
 
-// RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
+// RFC 9112 §9.3: never after "close"; HTTP/1.1 persists otherwise, HTTP/1.0 only with "keep-alive".
 bool wants_keep_alive(const Request& req) {
-    const std::string_view c = req.header("Connection"sv);
-    if (req.version_minor >= 1) return !list_has_token(c, "close"sv);
-    return list_has_token(c, "keep-alive"sv);
+    if (req.has_token("Connection"sv, "close"sv)) return false;
+    return req.version_minor >= 1 || req.has_token("Connection"sv, "keep-alive"sv);
 }
 
 
@@ -186,8 +185,19 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
                 put_string(path, len, len ? kIndex : kIndex.substr(1));
                 file = open_file(settings.root_fd, {path, len});
             }
+        } else if (p.trailing_slash && file && file->fd >= 0) {
+            status = 404;  // "page.html/" names a directory, and there is none
         }
         if (!status) status = open_status(file);
+    }
+    // The redirect names the directory as found, escaped: never the target's own text, in which
+    // "//host/..%2fdir" would make "Location: //host/..%2fdir/", a link to another site.
+    if (status == 301) {
+        headers.put("Location: /");
+        put_uri_escaped(headers, {path, len});
+        headers.put('/');
+        put_uri_escaped(headers, query_of(req.target), true);
+        headers.put("\r\n");
     }
     const std::string_view type = mime_type({path, len});
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
@@ -200,11 +210,6 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         if (gzip) file = gz;
     }
     rt::mem_free(path);
-
-    if (status == 301) {
-        const std::string_view target_path = path_of(req.target);
-        headers.put("Location: ").put(target_path).put('/').put(req.target.substr(target_path.size())).put("\r\n");
-    }
     if (status) return status;
     const sys::stat& st = file->st;
     const auto size = static_cast<std::uint64_t>(st.st_size);
@@ -367,6 +372,15 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         }
         std::size_t next = pr.consumed;
         if (framing.kind != BodyFraming::none) {
+            // A client that asked to be told before it sends its body waits for "100 Continue"
+            // (RFC 9110 §10.1.1), unless some of the body has come anyway. Its socket has room
+            // for it unless the client stopped reading our answers; then it gets none and sends
+            // the body after its own timeout.
+            if (conn.len == pr.consumed && req->version_minor >= 1 && req->has_token("Expect"sv, "100-continue"sv)) {
+                constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                const long n = sys::send(fd, kContinue.data(), kContinue.size(), sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+                if (n > 0 && n < static_cast<long>(kContinue.size())) break;  // half a line: nothing sane follows
+            }
             const int r = co_await discard_body(conn, pr.consumed, framing, next);
             if (r > 0) co_await send_response(conn, req, r, "", "", true);
             if (r < 0) log_error(conn, "request body cut short", r);

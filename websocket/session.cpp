@@ -36,11 +36,13 @@ constexpr std::int64_t kLingerNs = 2 * http::kSecond; // after our close: wait f
 // HTTP status to refuse it with (400, or 426 for a version we do not speak).
 int check_handshake(const http::Request& req) {
     if (req.method != "GET" || req.version_minor < 1 || !req.header("Host").data()) return 400;
-    if (!http::list_has_token(req.header("Upgrade"), "websocket")) return 400;
-    if (!http::list_has_token(req.header("Connection"), "upgrade")) return 400;
+    if (!req.has_token("Upgrade", "websocket") || !req.has_token("Connection", "upgrade")) return 400;
     const std::string_view key = req.header("Sec-WebSocket-Key");
     unsigned char nonce[18];
     if (key.size() != 24 || base64_decode(key, nonce) != 16) return 400;
+    int keys = 0;  // "MUST NOT appear more than once" (§11.3.1)
+    for (int i = 0; i < req.header_count; ++i) keys += http::equals_ignore_case(req.headers[i].name, "Sec-WebSocket-Key");
+    if (keys > 1) return 400;
     if (req.header("Sec-WebSocket-Version") != "13") return 426;
     return 0;
 }

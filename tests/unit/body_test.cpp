@@ -49,6 +49,18 @@ TEST(Framing, Table) {
         {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", BodyFraming::none, 501, 0},
         {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", BodyFraming::none, 400, 0},
         {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", BodyFraming::none, 400, 0},
+        // Host must be a valid uri-host [":" port] (RFC 9112 §3.2): else 400, in 1.0 too.
+        {"GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", BodyFraming::none, 0, 0},
+        {"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", BodyFraming::none, 0, 0},
+        {"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", BodyFraming::none, 0, 0},
+        {"GET / HTTP/1.1\r\nHost: xn--caf-dma.example\r\n\r\n", BodyFraming::none, 0, 0},
+        {"GET / HTTP/1.1\r\nHost:\r\n\r\n", BodyFraming::none, 0, 0},  // empty reg-name
+        {"GET / HTTP/1.1\r\nHost: local host\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: localhost/evil\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: user@host\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: h?x\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", BodyFraming::none, 400, 0},
     };
     for (const auto& row : rows) {
         const BodyFraming f = framing_of(row.head);

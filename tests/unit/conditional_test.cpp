@@ -293,6 +293,13 @@ TEST(ConditionalSelect, Table) {
         {"HEAD", {}, 200},
         {"GET", {{"Host", "h"}, {"Accept", "*/*"}}, 200},
 
+        // A field sent as several lines is one list (RFC 9110 §5.3): any line's member counts.
+        {"GET", {{"If-None-Match", R"("zzz")"}, {"If-None-Match", kEtag}}, 304},
+        {"GET", {{"If-None-Match", kEtag}, {"If-None-Match", R"("zzz")"}}, 304},
+        {"GET", {{"If-None-Match", R"("zzz")"}, {"If-None-Match", R"("yyy")"}}, 200},
+        {"GET", {{"If-Match", R"("zzz")"}, {"If-Match", kEtag}}, 200},
+        {"GET", {{"If-Match", R"("zzz")"}, {"If-Match", R"("yyy")"}}, 412},
+
         // Step 1, If-Match (strong comparison).
         {"GET", {{"If-Match", kEtag}}, 200},
         {"GET", {{"If-Match", "*"}}, 200},

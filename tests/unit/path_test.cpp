@@ -3,6 +3,7 @@
 // then randomized targets checked against the invariants and an independent reference model.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -122,12 +123,19 @@ TEST(NormalizePath, Table) {
         {"/a/b?", kOk, "a/b"},
         {"/a#frag", kOk, "a"},
         {"/dir/?q", kOk, "dir", true},
+        {"/dir%2f", kOk, "dir", true},   // a decoded '/' ends the path as a literal one does
+        {"/dir%2F?q", kOk, "dir", true},
+        {"/dir/.", kOk, "dir"},
         {"/..?x", kBad, ""},
         // Absolute-form.
         {"http://host/a/b?x", kOk, "a/b"},
         {"http://host", kOk, ""},
         {"http://host/", kOk, ""},
-        {"https://user@host:8080/x/../y", kOk, "y"},
+        {"https://host:8080/x/../y", kOk, "y"},
+        {"https://user@host:8080/x/../y", kBad, ""},  // userinfo: refused (RFC 9110 §4.2.4)
+        {"http://@host/y", kBad, ""},
+        {"http://host/a@b", kOk, "a@b"},             // an '@' in the path is only a character
+        {"http://host?x=a@b", kOk, ""},
         {"http://host/../etc/passwd", kBad, ""},
         {"http://host/%2e%2e/x", kBad, ""},
         // Hidden: any kept segment starting with '.'.
@@ -194,6 +202,55 @@ TEST(PathOf, Table) {
     for (const auto& [target, path] : cases) EXPECT_EQ(http::path_of(target), path) << target;
 }
 
+// query_of: from the '?' up to any fragment; nothing when the target has no query.
+TEST(QueryOf, Table) {
+    const std::pair<std::string_view, std::string_view> cases[] = {
+        {"/", ""}, {"/a?x=1", "?x=1"}, {"/a?", "?"}, {"/a?x#f", "?x"}, {"/a#f?x", ""},
+        {"/a?x?y", "?x?y"}, {"?q", "?q"}, {"", ""},
+    };
+    for (const auto& [target, query] : cases) EXPECT_EQ(http::query_of(target), query) << target;
+}
+
+// put_uri_escaped: a decoded path comes out as URI text that names the same path, and nothing in
+// it can turn into a scheme, an authority, a query or a fragment.
+TEST(UriEscaped, Table) {
+    struct Case {
+        std::string_view in;
+        bool query;
+        std::string_view out;
+    };
+    const Case cases[] = {
+        {"sub", false, "sub"},
+        {"a/b-c_d.e~f", false, "a/b-c_d.e~f"},
+        {"with space", false, "with%20space"},
+        {"d\xc3\xa9", false, "d%C3%A9"},
+        {"a?b#c%d", false, "a%3Fb%23c%25d"},
+        {"back\\slash", false, "back%5Cslash"},
+        {"q\"<>^`{|}", false, "q%22%3C%3E%5E%60%7B%7C%7D"},
+        {"!$&'()*+,;=:@", false, "!$&'()*+,;=:@"},
+        {std::string_view("nul\0x", 5), false, "nul%00x"},
+        {"\x7f\x01", false, "%7F%01"},
+        {"?a=1&b=%20", true, "?a=1&b=%20"},
+        {"?q=\xc3\xa9 x", true, "?q=%C3%A9%20x"},
+    };
+    for (const Case& c : cases) {
+        char buf[128];
+        rt::Writer w(buf, sizeof buf);
+        http::put_uri_escaped(w, c.in, c.query);
+        EXPECT_EQ(w.view(), c.out) << c.in;
+    }
+    // Every byte: kept only if it is one of RFC 3986's path characters.
+    const std::string_view path_chars = "-._~!$&'()*+,;=:@/";
+    for (int b = 0; b < 256; ++b) {
+        const char ch = static_cast<char>(b);
+        char buf[8];
+        rt::Writer w(buf, sizeof buf);
+        http::put_uri_escaped(w, std::string_view(&ch, 1));
+        const bool keep = std::isalnum(b) || path_chars.find(ch) != std::string_view::npos;
+        EXPECT_EQ(w.size(), keep ? 1u : 3u) << b;
+    }
+}
+
 // The output buffer needs target.size() + 1 bytes even for worst cases (many short segments).
 TEST(NormalizePath, FitsInDocumentedBuffer) {
     std::string t = "/";
@@ -257,7 +314,7 @@ Model model(const std::string& target) {
         m.path += stack[i];
         if (stack[i][0] == '.') m.hidden = true;
     }
-    m.trailing_slash = target.size() > 1 && target.back() == '/';
+    m.trailing_slash = decoded.size() > 1 && decoded.back() == '/';  // a decoded %2F counts
     return m;
 }
 

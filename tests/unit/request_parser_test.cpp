@@ -394,6 +394,20 @@ TEST(RequestParser, HeaderLookup) {
 }
 
 // equals_ignore_case folds ASCII letters only.
+// has_token reads a list over all its lines: "Connection: keep-alive" then "Connection: close" is
+// "keep-alive, close" (RFC 9110 §5.3).
+TEST(RequestParser, HasTokenOverEveryLine) {
+    const Parsed p = parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nX: close\r\n"
+                           "connection: Upgrade, CLOSE \r\n\r\n");
+    ASSERT_EQ(p.r.kind, ParseResult::complete);
+    EXPECT_TRUE(p.req->has_token("Connection", "keep-alive"));
+    EXPECT_TRUE(p.req->has_token("Connection", "close"));
+    EXPECT_TRUE(p.req->has_token("CONNECTION", "upgrade"));
+    EXPECT_FALSE(p.req->has_token("Connection", "x"));
+    EXPECT_FALSE(p.req->has_token("Upgrade", "close"));
+    EXPECT_TRUE(p.req->has_token("X", "close"));
+}
+
 TEST(RequestParser, EqualsIgnoreCase) {
     EXPECT_TRUE(http::equals_ignore_case("", ""));
     EXPECT_TRUE(http::equals_ignore_case("Keep-Alive", "keep-alive"));
