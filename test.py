@@ -2604,9 +2604,9 @@ def test_changed_file_served_fresh(request, tmp_path):
 
 
 def test_bodies_around_the_send_paths(request, tmp_path):
-    """A small file's body goes out after its head in one buffer (up to 4 KiB), in a second iovec
-    (up to 16 KiB, read into memory) or by sendfile (larger): each size at and around those
-    edges arrives whole, for GET, HEAD and a range, with keep-alive intact between them."""
+    """A response is its head alone (send), its head and a body read into memory (sendmsg, up to
+    16 KiB) or its head then sendfile (larger): each size at and around those edges arrives
+    whole, for GET, HEAD and a range, with keep-alive intact between them."""
     sizes = [0, 1, 4095, 4096, 4097, 16383, 16384, 16385]
     files = {f"f{n}.bin": os.urandom(n) for n in sizes}
     root = make_root(tmp_path, files)

@@ -28,9 +28,6 @@ rt::Atomic<int> open_connections{0};
 
 constexpr std::string_view kServerHeader = "Server: async-nostd\r\n";
 constexpr std::size_t kHeadBytes = 1024;  // a response head we build; the longest is far below
-// A body in memory up to this size is copied in after its head, so that the response leaves in
-// one send(2) of one buffer: cheaper for the kernel than a sendmsg of two.
-constexpr std::size_t kBodyInHeadBytes = 4096;
 
 // The Server and Date lines that follow every status line. The date changes once a second; each
 // worker formats them at most that often.
@@ -445,7 +442,7 @@ void on_connection(int fd, const sys::sockaddr_any& peer) {
 ex::Task<long> send_response(Connection& conn, const Request* req, int status, std::string_view extra_headers,
                              std::string_view body, bool close, bool head_only, FileBody file) {
     if (file.bytes) body = {file.bytes + file.first, static_cast<std::size_t>(file.length)}, file.fd = -1;
-    rt::FixedWriter<kHeadBytes + kBodyInHeadBytes> head;
+    rt::FixedWriter<kHeadBytes> head;
     put_head_start(head, status);
     head.put(extra_headers);
     rt::FixedWriter<256> page;
@@ -463,10 +460,8 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     head.put("\r\n");
     const bool send_body = !bodiless && !head_only && length > 0;
     const bool text = send_body && file.fd < 0;
-    const bool text_in_head = text && head.size() + body.size() <= kHeadBytes + kBodyInHeadBytes;
-    if (text_in_head) head.put(body);
     sys::iovec iov[2] = {{head.data(), head.size()}, {const_cast<char*>(body.data()), body.size()}};
-    long r = co_await net::send_all(conn.fd, iov, text && !text_in_head ? 2 : 1, settings.send_timeout_ns, send_body && !text);
+    long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, settings.send_timeout_ns, send_body && !text);
     std::uint64_t sent = text && r > 0 ? body.size() : 0;
     if (r >= 0 && send_body && !text)
         r = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, settings.send_timeout_ns, sent);
