@@ -24,7 +24,7 @@ struct PathResult {
 // Decodes the path of `target` (origin-form "/a/b?q" or absolute-form "http://host/a/b") into
 // `out` as a NUL-terminated relative path ("" for the root). `out` must hold target.size() + 1
 // bytes. Rejects (400): no leading '/', a bad or NUL escape, a ".." that would climb above the
-// root.
+// root, userinfo in an absolute-form authority ("http://user@host/").
 PathResult normalize_path(std::string_view target, char* out);
 
 // The path of a request target: what comes before any query or fragment.

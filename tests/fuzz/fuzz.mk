@@ -31,7 +31,7 @@ FUZZ_FLAGS         := -std=c++20 -O1 -g -Wall -Wextra -iquote . $(FUZZ_SANITIZE)
 # Each target: the pure sources it links, and the longest input the fuzzer makes up (-max_len).
 FUZZ_TARGETS := request_parser_fuzz path_fuzz range_fuzz date_fuzz chunked_fuzz frame_fuzz utf8_fuzz decoder_fuzz \
                 address_fuzz
-request_parser_fuzz_SRCS := http/request_parser.cpp http/body.cpp
+request_parser_fuzz_SRCS := http/request_parser.cpp http/body.cpp http/path.cpp
 request_parser_fuzz_MAXLEN := 4096
 path_fuzz_SRCS := http/path.cpp
 path_fuzz_MAXLEN := 2048
@@ -39,7 +39,7 @@ range_fuzz_SRCS := http/conditional.cpp http/request_parser.cpp runtime/civil_ti
 range_fuzz_MAXLEN := 1024
 date_fuzz_SRCS := runtime/civil_time.cpp
 date_fuzz_MAXLEN := 64
-chunked_fuzz_SRCS := http/body.cpp http/request_parser.cpp
+chunked_fuzz_SRCS := http/body.cpp http/request_parser.cpp http/path.cpp
 chunked_fuzz_MAXLEN := 4096
 frame_fuzz_SRCS := websocket/frame.cpp
 frame_fuzz_MAXLEN := 512

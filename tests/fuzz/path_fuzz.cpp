@@ -32,6 +32,8 @@ std::optional<std::string> reference(std::string_view t) {
         const std::size_t scheme_end = t.find("://");
         if (scheme_end == std::string_view::npos) return std::nullopt;
         const std::size_t end = t.find_first_of("/?#", scheme_end + 3);
+        const std::string_view authority = t.substr(scheme_end + 3, end == std::string_view::npos ? end : end - scheme_end - 3);
+        if (authority.find('@') != std::string_view::npos) return std::nullopt;  // userinfo
         if (end == std::string_view::npos || t[end] != '/') t = "/";
         else t = t.substr(end);
     }
