@@ -3891,6 +3891,40 @@ def test_wsc_backpressure_large_message_to_reader_echoed(request, www, tmp_path,
     assert not re.search(r"ws-close .* code=1008", srv.log_path.read_text("utf-8", "replace"))
 
 
+def test_wsc_close_behind_a_backlog_is_delivered(request, www, tmp_path):
+    """A client that let echoes pile up in the server, then reads a little and at once sends its
+    close, gets every echo and then the close reply. The read opens its window (the server's
+    socket has room again) in the same instant the close arrives, so the server may learn of both
+    at one wake-up; it must still write the rest. Under epoll, which reports room once, an early
+    build waited for room it had already been told of, and hung here about two times in three."""
+    srv = wsc_start(request, www, tmp_path, "--ws-max-backlog", 64 << 20)
+    payload = b"e" * 60000
+    MESSAGES = 100  # 6 MB: more than the socket buffers hold, so the rest waits in the server
+    for attempt in range(20):
+        sock = small_rcvbuf_socket(srv.port, rcvbuf=65536, timeout=SOCK_TIMEOUT)
+        ws = wsc_connect(srv.port, sock=sock)
+        with ws:
+            ws.send_raw(encode_frame(OP_BINARY, payload) * MESSAGES)
+            time.sleep(0.05)  # the server reads it all; what its socket cannot take queues
+            ws.buf += ws.sock.recv(65536)
+            ws.send(OP_CLOSE, struct.pack("!H", 1000))
+            echoes = 0
+            while True:
+                try:
+                    op, data = ws.recv_message()
+                except ProtocolError as e:
+                    raise AssertionError(f"attempt {attempt}: stalled after {echoes} of "
+                                         f"{MESSAGES} echoes: {e}") from None
+                if op == OP_CLOSE:
+                    assert data == struct.pack("!H", 1000), data
+                    break
+                assert op == OP_BINARY and data == payload, (attempt, echoes, op, data[:20])
+                echoes += 1
+            assert echoes == MESSAGES, f"attempt {attempt}: {echoes} echoes before the close"
+            ws.expect_tcp_eof()
+    wsc_assert_healthy(srv, "after closes behind a backlog")
+
+
 # --------------------------------------------------------------------------
 # 31. Graceful stop (SIGTERM/SIGINT) and log reopening (SIGHUP)
 # --------------------------------------------------------------------------

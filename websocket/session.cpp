@@ -279,7 +279,11 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
             }
             reads = 0;
         } else if (s.close_sent && s.backlog.size) {
-            // Our close frame goes out before the connection closes.
+            // Our close frame goes out before the connection closes. Write before waiting: the
+            // wait that saw the close may also have taken the socket's one report of room (an
+            // edge, under epoll), so only a send that finds it full proves there is one to come.
+            if (!flush(s)) break;
+            if (!s.backlog.size) continue;
             events = sys::POLLOUT;
             deadline = s.progress_ns + http::config().send_timeout_ns;
         } else if (s.close_sent && s.linger) {
@@ -297,7 +301,6 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
         const int w = co_await wait;
         s.parked = nullptr;
         if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) break;
-        if (s.done && sending(s) && !flush(s)) break;  // a live session flushes after its next read
         if (!s.done) check_timers(s);
         else if (w == -sys::ETIMEDOUT && deadline) break;  // our close could not be delivered in time
     }
