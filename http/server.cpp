@@ -336,9 +336,10 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             if (idle && drained) {
                 // Between requests, and the last receive emptied the socket: wait for the next
                 // one without buffers, so an idle keep-alive connection costs its task's frame
-                // and nothing else. (ppoll and epoll are level-triggered: bytes that came in the
-                // meantime end the wait at once, and the receive it would take to find the
-                // socket empty is saved.)
+                // and nothing else. (Bytes that came in the meantime end the wait at once: ppoll
+                // and io_uring's poll are level-triggered, and the epoll registry keeps an edge
+                // that came while nobody waited. So the receive that would find the socket
+                // empty is saved.)
                 release_buffers(conn);
                 const int w = co_await net::WaitReady{fd, sys::POLLIN, deadline_in(settings.keep_alive_timeout_ns), true};
                 if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) log_error(conn, "wait failed", w);
