@@ -3348,6 +3348,12 @@ WSC_1002 = [
      _t(b"a", fin=False) + wsc_frame(OP_CONT, b"b", fin=False) + _t(b"c"), []),
     ("length-64bit-top-bit", wsc_frame(OP_BINARY, b"", length=(1 << 63) | 5, form=64), []),
     ("length-64bit-all-ones", wsc_frame(OP_TEXT, b"", length=(1 << 64) - 1, form=64), []),
+    # §5.2: "the minimal number of bytes MUST be used to encode the length"
+    ("length-5-in-16bit", wsc_frame(OP_BINARY, b"12345", form=16), []),
+    ("length-125-in-16bit-after-echo", _t(b"ok") + wsc_frame(OP_TEXT, b"t" * 125, form=16), [(OP_TEXT, b"ok")]),
+    ("length-0-in-64bit", wsc_frame(OP_TEXT, b"", form=64), []),
+    ("length-65535-in-64bit", wsc_frame(OP_BINARY, b"b" * 65535, form=64), []),
+    ("length-126-in-64bit-continuation", _t(b"a", fin=False) + wsc_frame(OP_CONT, b"c" * 126, form=64), []),
 ]
 
 

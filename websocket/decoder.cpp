@@ -50,7 +50,7 @@ Event Decoder::next(std::uint8_t* p, std::size_t n, std::size_t& used) {
                 spill_size_ = 0;
                 header_from_p = status == DecodeStatus::ok ? h.size - old : 0;
             }
-            if (status == DecodeStatus::bad_length) return failure(1002);  // §5.2: top bit set
+            if (status == DecodeStatus::bad_length) return failure(1002);  // §5.2: top bit, or not minimal
             if (const std::uint16_t code = check_header(h)) return failure(code);
             used += header_from_p;
             __builtin_memcpy(mask_, h.mask, 4);

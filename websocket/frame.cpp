@@ -14,12 +14,13 @@ DecodeStatus decode_frame_header(const std::uint8_t* p, std::size_t n, FrameHead
     if (len == 126) {
         if (n < 4) return DecodeStatus::incomplete;
         len = std::uint64_t{p[2]} << 8 | p[3];
+        if (len < 126) return DecodeStatus::bad_length;
         size = 4;
     } else if (len == 127) {
         if (n < 10) return DecodeStatus::incomplete;
         len = 0;
         for (int i = 2; i < 10; ++i) len = len << 8 | p[i];
-        if (len >> 63) return DecodeStatus::bad_length;
+        if (len >> 63 || len <= 0xffff) return DecodeStatus::bad_length;
         size = 10;
     }
     if (h.masked) {

@@ -24,8 +24,9 @@ struct FrameHeader {
 
 enum class DecodeStatus : std::uint8_t { ok, incomplete, bad_length };
 
-// Decodes the header at the start of `p`. `bad_length`: a 64-bit length with its top bit set
-// (§5.2 says the most significant bit MUST be 0).
+// Decodes the header at the start of `p`. `bad_length`: a 64-bit length with its top bit set, or
+// a length not in its shortest form (§5.2: the most significant bit MUST be 0, and "the minimal
+// number of bytes MUST be used to encode the length").
 DecodeStatus decode_frame_header(const std::uint8_t* p, std::size_t n, FrameHeader& h);
 
 // Writes an unmasked (server) frame header; returns its size: 2, 4 or 10 bytes.

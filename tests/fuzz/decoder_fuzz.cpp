@@ -121,6 +121,10 @@ Trace reference(const std::uint8_t* s, std::size_t n, std::uint64_t max) {
         const bool masked = b1 & 0x80;
         const std::size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
         if (len7 == 127 && avail >= 10 && (s[pos + 2] & 0x80)) return fail(1002, pos + 9);  // §5.2
+        // §5.2 again: a length in the shortest form only, judged once its bytes are in.
+        if (len7 == 126 && avail >= 4 && (s[pos + 2] << 8 | s[pos + 3]) < 126) return fail(1002, pos + 3);
+        if (len7 == 127 && avail >= 10 && !(s[pos + 2] | s[pos + 3] | s[pos + 4] | s[pos + 5] | s[pos + 6] | s[pos + 7]))
+            return fail(1002, pos + 9);
         const std::size_t head = 2 + ext + (masked ? 4 : 0);
         if (avail < head) return t;
         std::uint64_t len = ext ? 0 : len7;

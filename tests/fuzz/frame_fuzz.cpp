@@ -8,10 +8,11 @@
 // past the bytes given):
 //  - ok: the header is 2, 4 or 10 bytes plus 4 when masked, no more than given, and its fields
 //    are the bits of the first bytes; every shorter prefix is incomplete and every longer one
-//    decodes to the same header; bad_length only for a 64-bit length with its top bit set;
+//    decodes to the same header; bad_length exactly for a 64-bit length with its top bit set and
+//    for a length not in its shortest form (a 16-bit one under 126, a 64-bit one under 65536);
 //    incomplete only when fewer bytes than the header needs were given;
-//  - encode(decode(x)) decodes back to the same fin, opcode and length, unmasked, and is x's
-//    own bytes when x was an unmasked, reserved-bits-clear, minimally encoded header;
+//  - encode(decode(x)) decodes back to the same fin, opcode and length, unmasked, is as long as
+//    x without its mask, and is x's own bytes when x was unmasked with reserved bits clear;
 //  - apply_mask XORs byte i with key[(offset + i) % 4], so applying it twice restores the data,
 //    and masking in two pieces (the second at offset + split) equals masking in one.
 #include <cstdint>
@@ -54,10 +55,14 @@ void check_header(std::string_view in) {
         FUZZ_CHECK(n < need);
         return;
     }
+    const bool mid_form = (p[1] & 0x7f) == 126;
+    const bool not_minimal = (mid_form && n >= 4 && (p[2] << 8 | p[3]) < 126) ||
+                             (long_form && n >= 10 && !(p[2] | p[3] | p[4] | p[5] | p[6] | p[7]));
     if (st == ws::DecodeStatus::bad_length) {
-        FUZZ_CHECK(long_form && n >= 10 && (p[2] & 0x80));
+        FUZZ_CHECK((long_form && n >= 10 && (p[2] & 0x80)) || not_minimal);
         return;
     }
+    FUZZ_CHECK(!not_minimal);
     FUZZ_CHECK(st == ws::DecodeStatus::ok);
     FUZZ_CHECK(n >= need && h.size == need);
     FUZZ_CHECK(h.size >= 2 && h.size <= ws::kMaxFrameHeader);
@@ -88,7 +93,8 @@ void check_header(std::string_view in) {
     FUZZ_CHECK(decode(std::string_view(reinterpret_cast<const char*>(out), e), back) == ws::DecodeStatus::ok);
     FUZZ_CHECK(back.size == e && back.fin == h.fin && back.opcode == h.opcode && back.length == h.length);
     FUZZ_CHECK(!back.masked && back.rsv == 0);
-    if (!h.masked && h.rsv == 0 && h.size == e) FUZZ_CHECK(std::memcmp(out, p, e) == 0);
+    FUZZ_CHECK(h.size == e + (h.masked ? 4 : 0));  // every header accepted is minimal
+    if (!h.masked && h.rsv == 0) FUZZ_CHECK(std::memcmp(out, p, e) == 0);
 }
 
 void check_mask(std::string_view in, const std::uint8_t key[4], std::uint64_t offset, std::size_t split) {

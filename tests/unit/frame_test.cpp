@@ -96,6 +96,33 @@ TEST(FrameDecode, TopBitOfLongLengthIsBad) {
     }
 }
 
+// A length not in its shortest form is `bad_length` too (§5.2: "the minimal number of bytes MUST
+// be used"), as soon as the length bytes are in; the shortest forms at each boundary are fine.
+TEST(FrameDecode, NonMinimalLengthIsBad) {
+    const Bytes bad[] = {
+        {0x82, 0x7e, 0x00, 0x00},                          // 0 in 16 bits
+        {0x81, 0xfe, 0x00, 0x7d, 1, 2, 3, 4},              // 125 in 16 bits, masked
+        {0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0x00, 0x05},        // 5 in 64 bits
+        {0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0xff, 0xff},        // 65535 in 64 bits
+        {0x82, 0xff, 0, 0, 0, 0, 0, 0, 0x00, 0x7e, 1, 2, 3, 4},
+    };
+    for (const Bytes& b : bad) {
+        SCOPED_TRACE(testing::PrintToString(b));
+        const std::size_t length_end = (b[1] & 0x7f) == 126 ? 4 : 10;
+        ws::FrameHeader h{};
+        for (std::size_t n = 0; n < length_end; ++n) EXPECT_EQ(decode(b, n, h), DecodeStatus::incomplete) << n;
+        for (std::size_t n = length_end; n <= b.size(); ++n) EXPECT_EQ(decode(b, n, h), DecodeStatus::bad_length) << n;
+    }
+    const Bytes good[] = {
+        {0x82, 0x7e, 0x00, 0x7e},                          // 126, the least in 16 bits
+        {0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0x00, 0x00},        // 65536, the least in 64 bits
+    };
+    for (const Bytes& b : good) {
+        ws::FrameHeader h{};
+        EXPECT_EQ(decode(b, b.size(), h), DecodeStatus::ok) << testing::PrintToString(b);
+    }
+}
+
 // encode_frame_header writes the shortest form: exact bytes at each boundary.
 TEST(FrameEncode, ExactBytes) {
     struct Case {
