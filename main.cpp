@@ -49,6 +49,7 @@ constexpr std::string_view kUsage =
     "  --no-access-log          log errors and events only, not every request\n"
     "  --max-connections N      open connections at once; more get 503 (default: 10000)\n"
     "  --header-timeout SECS    time to send a whole request head; then 408 (default: 10)\n"
+    "  --body-timeout SECS      the same for a request body (default: 60)\n"
     "  --keepalive-timeout SECS idle time allowed between requests (default: 60)\n"
     "  --send-timeout SECS      time a client may stall reading a response (default: 60)\n"
     "  --ws-max-message BYTES   largest WebSocket message, else 1009 (default: 16777216)\n"
@@ -147,6 +148,7 @@ struct NumberFlag {
 constexpr NumberFlag kNumberFlags[] = {
     {"--max-connections", 1, 1'000'000},
     {"--header-timeout", 1, 86400},
+    {"--body-timeout", 1, 86400},
     {"--keepalive-timeout", 1, 86400},
     {"--send-timeout", 1, 86400},
     {"--ws-max-message", 1, kGiB},
@@ -220,12 +222,13 @@ int parse_args(int argc, char** argv, Options& o) {
             switch (flag) {
             case 0: o.http.max_connections = static_cast<int>(v); break;
             case 1: o.http.header_timeout_ns = v * http::kSecond; break;
-            case 2: o.http.keep_alive_timeout_ns = v * http::kSecond; break;
-            case 3: o.http.send_timeout_ns = v * http::kSecond; break;
-            case 4: o.ws.max_message = static_cast<std::uint64_t>(v); break;
-            case 5: o.ws.ping_interval_ns = v * http::kSecond; break;
-            case 6: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
-            case 7: o.drain_ns = v * http::kSecond; break;
+            case 2: o.http.body_timeout_ns = v * http::kSecond; break;
+            case 3: o.http.keep_alive_timeout_ns = v * http::kSecond; break;
+            case 4: o.http.send_timeout_ns = v * http::kSecond; break;
+            case 5: o.ws.max_message = static_cast<std::uint64_t>(v); break;
+            case 6: o.ws.ping_interval_ns = v * http::kSecond; break;
+            case 7: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
+            case 8: o.drain_ns = v * http::kSecond; break;
             default: o.defer_accept_s = static_cast<int>(v); break;
             }
             continue;

@@ -2654,7 +2654,7 @@ def test_validators_follow_each_file(request, tmp_path):
 
 
 # --------------------------------------------------------------------------
-# 26. Timeouts: --header-timeout, --keepalive-timeout, --send-timeout
+# 26. Timeouts: --header-timeout, --body-timeout, --keepalive-timeout, --send-timeout
 # --------------------------------------------------------------------------
 
 def test_header_timeout_not_renewed_by_trickle(request, www, tmp_path):
@@ -2707,6 +2707,87 @@ def test_header_timeout_complete_request_in_time(request, www, tmp_path):
                 check_file_response(c.read(), "/notes.txt")
             except (OSError, AssertionError) as e:
                 raise AssertionError(f"request #{i}: {type(e).__name__}: {e}") from None
+
+
+BODY_HEADS = {
+    "sized": (b"GET /notes.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", b"b" * 100),
+    "chunked": (b"GET /notes.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"5\r\nhello\r\n5;ext=1\r\nworld\r\n0\r\nTrailer: t\r\n\r\n"),
+}
+
+
+def read_until_eof(s, what):
+    got = bytearray()
+    while True:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            pytest.fail(f"{what}: no answer and close in time; got {bytes(got)!r}")
+        if not data:
+            return bytes(got)
+        got += data
+
+
+@pytest.mark.parametrize("framing", BODY_HEADS)
+def test_body_timeout_not_renewed_by_trickle(request, www, tmp_path, framing):
+    """--body-timeout 1: a body trickled a byte every 0.3 s is cut with 408 near 1 s after the
+    head, and the connection closes."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--body-timeout", "1"])
+    head, body = BODY_HEADS[framing]
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(head)
+        t0 = time.monotonic()
+        for i in range(10):  # 10 bytes over 3 s unless the server answers first
+            s.sendall(body[i:i + 1])
+            if select.select([s], [], [], 0.3)[0]:
+                break
+        got = read_until_eof(s, "a trickled body")
+        closed_after = time.monotonic() - t0
+    finally:
+        s.close()
+    assert got.startswith(b"HTTP/1.1 408 ") and b"Connection: close\r\n" in got, got[:300]
+    assert 0.8 <= closed_after <= 2.5, f"closed {closed_after:.2f}s after the head; expected ~1 s"
+    assert_healthy(srv.port)
+
+
+@pytest.mark.parametrize("framing", BODY_HEADS)
+def test_body_timeout_complete_body_in_time(request, www, tmp_path, framing):
+    """--body-timeout 1: bodies sent in two parts 0.6 s apart are read and their requests
+    answered, on one connection, so the timeout starts again for each body."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--body-timeout", "1"])
+    head, body = BODY_HEADS[framing]
+    with HttpClient(srv.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(3):  # 1.8 s in all, more than the timeout
+            c.sock.sendall(head + body[:3])
+            time.sleep(0.6)
+            c.sock.sendall(body[3:])
+            c.parser.expect("GET")
+            try:
+                check_file_response(c.read(), "/notes.txt")
+            except (OSError, AssertionError) as e:
+                raise AssertionError(f"request #{i}: {type(e).__name__}: {e}") from None
+
+
+@pytest.mark.parametrize("framing", BODY_HEADS)
+def test_body_cut_short_by_end_of_stream_400(request, www, tmp_path, framing):
+    """A client that half-closes in the middle of a body gets 400 and the close, and the log
+    has no error line for it: the client ended it, nothing failed."""
+    srv = _start_fixture_server(request, www, tmp_path, 2)
+    head, body = BODY_HEADS[framing]
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(head + body[:7])
+        s.shutdown(socket.SHUT_WR)
+        got = read_until_eof(s, "a body cut short")
+    finally:
+        s.close()
+    assert got.startswith(b"HTTP/1.1 400 ") and b"Connection: close\r\n" in got, got[:300]
+    assert_healthy(srv.port)
+    log = srv.log_path.read_text("utf-8", "replace")
+    assert " error " not in log, log[-2000:]
 
 
 def socket_count(srv):
@@ -5443,7 +5524,7 @@ def test_version():
 def test_help_lists_every_flag_with_its_default():
     require_binary()
     out = subprocess.run([str(BINARY), "--help"], capture_output=True, timeout=5).stdout.decode()
-    with_default = ["--root", "--log", "--max-connections", "--header-timeout",
+    with_default = ["--root", "--log", "--max-connections", "--header-timeout", "--body-timeout",
                     "--keepalive-timeout", "--send-timeout", "--ws-max-message",
                     "--ws-ping-interval", "--ws-max-backlog", "--drain-timeout", "--defer-accept",
                     "--no-sandbox"]

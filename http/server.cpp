@@ -270,12 +270,13 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
 
 // Reads past the request body that follows the head at conn.buf[head_end], keeping the head
 // intact (the Request points into it). On success `next` is where the following request starts.
-// Returns 0, an HTTP status for a bad or oversized body, or -errno.
+// Returns 0; an HTTP status for a bad or oversized body, one cut short by the client's end of
+// stream (400) or one not all sent within --body-timeout (408); or -errno.
 ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFraming& framing, std::size_t& next) {
     std::size_t pos = head_end;
     std::uint64_t left = framing.length;
     ChunkedDecoder chunked;
-    const std::int64_t deadline = deadline_in(kBodyTimeoutNs);
+    const std::int64_t deadline = deadline_in(settings.body_timeout_ns);
     for (;;) {
         const std::size_t avail = conn.len - pos;
         if (framing.kind == BodyFraming::sized) {
@@ -291,7 +292,7 @@ ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFra
         // Everything after the head is body and has been accounted for: drop it, read more.
         conn.len = pos = head_end;
         const long n = co_await net::recv(conn.fd, conn.buf + head_end, kReadBufferBytes - head_end, deadline);
-        if (n <= 0) co_return n == 0 ? -sys::ECONNRESET : static_cast<int>(n);
+        if (n <= 0) co_return n == 0 ? 400 : n == -sys::ETIMEDOUT ? 408 : static_cast<int>(n);
         conn.len += static_cast<std::size_t>(n);
     }
     next = pos;

@@ -15,7 +15,6 @@
 namespace http {
 
 inline constexpr std::int64_t kSecond = 1'000'000'000;
-inline constexpr std::int64_t kBodyTimeoutNs = 60 * kSecond;  // a whole request body
 // A full head plus room to read the body that follows it.
 inline constexpr std::size_t kReadBufferBytes = kMaxHeadBytes + 4096;
 
@@ -38,6 +37,7 @@ using UpgradeHandler = ex::Task<int> (*)(Connection& conn, const Request& req, s
 
 // The defaults of the limits below, which the command line can change.
 inline constexpr int kDefaultHeaderTimeoutS = 10;     // a whole request head, not renewed per byte
+inline constexpr int kDefaultBodyTimeoutS = 60;       // a whole request body, likewise
 inline constexpr int kDefaultKeepAliveTimeoutS = 60;  // idle between requests
 inline constexpr int kDefaultSendTimeoutS = 60;       // a client that stops reading a response
 inline constexpr int kDefaultMaxConnections = 10000;  // beyond: 503 and close
@@ -48,6 +48,7 @@ struct Config {
     UpgradeHandler upgrade = nullptr;
     MetricsWriter metrics = nullptr;    // the upgraded protocols' families for GET /metrics
     std::int64_t header_timeout_ns = kDefaultHeaderTimeoutS * kSecond;
+    std::int64_t body_timeout_ns = kDefaultBodyTimeoutS * kSecond;
     std::int64_t keep_alive_timeout_ns = kDefaultKeepAliveTimeoutS * kSecond;
     std::int64_t send_timeout_ns = kDefaultSendTimeoutS * kSecond;
     int max_connections = kDefaultMaxConnections;  // open at once, over all workers
