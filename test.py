@@ -2672,16 +2672,7 @@ def test_header_timeout_not_renewed_by_trickle(request, www, tmp_path):
             readable, _, _ = select.select([s], [], [], 0.3)
             if readable:
                 break
-        got = bytearray()
-        while True:
-            try:
-                data = s.recv(4096)
-            except socket.timeout:
-                pytest.fail(f"no 408/close {time.monotonic() - t0:.1f}s after the first byte "
-                            f"({sent} bytes trickled); got {bytes(got)!r}")
-            if not data:
-                break
-            got += data
+        got = read_until_eof(s, f"a head trickled ({sent} bytes)")
         closed_after = time.monotonic() - t0
     finally:
         s.close()
@@ -2696,12 +2687,18 @@ def test_header_timeout_complete_request_in_time(request, www, tmp_path):
     starts again for each request on the connection."""
     srv = _start_fixture_server(request, www, tmp_path, 4, extra_args=["--header-timeout", "1"])
     raw = build_request("GET", "/notes.txt", srv.port)
-    with HttpClient(srv.port) as c:
+    sent_in_two_parts_answered(srv.port, raw, 10, 0.5)  # 1.5 s in all, more than the timeout
+
+
+def sent_in_two_parts_answered(port, raw, cut, pause):
+    """Sends the GET /notes.txt request `raw` three times on one connection, each time in two
+    parts `pause` seconds apart (cut at byte `cut`), and checks every answer."""
+    with HttpClient(port) as c:
         c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for i in range(3):  # 1.5 s in all, more than the timeout
-            c.sock.sendall(raw[:10])
-            time.sleep(0.5)
-            c.sock.sendall(raw[10:])
+        for i in range(3):
+            c.sock.sendall(raw[:cut])
+            time.sleep(pause)
+            c.sock.sendall(raw[cut:])
             c.parser.expect("GET")
             try:
                 check_file_response(c.read(), "/notes.txt")
@@ -2758,17 +2755,7 @@ def test_body_timeout_complete_body_in_time(request, www, tmp_path, framing):
     answered, on one connection, so the timeout starts again for each body."""
     srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--body-timeout", "1"])
     head, body = BODY_HEADS[framing]
-    with HttpClient(srv.port) as c:
-        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for i in range(3):  # 1.8 s in all, more than the timeout
-            c.sock.sendall(head + body[:3])
-            time.sleep(0.6)
-            c.sock.sendall(body[3:])
-            c.parser.expect("GET")
-            try:
-                check_file_response(c.read(), "/notes.txt")
-            except (OSError, AssertionError) as e:
-                raise AssertionError(f"request #{i}: {type(e).__name__}: {e}") from None
+    sent_in_two_parts_answered(srv.port, head + body, len(head) + 3, 0.6)  # 1.8 s in all
 
 
 @pytest.mark.parametrize("framing", BODY_HEADS)
@@ -3003,15 +2990,7 @@ def test_max_connections(request, www, tmp_path):
         # the 6th: 503 at once, then closed
         sixth = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
         try:
-            got = bytearray()
-            while True:
-                try:
-                    data = sixth.recv(4096)
-                except socket.timeout:
-                    pytest.fail(f"6th connection: no 503 and close within {SOCK_TIMEOUT}s; got {bytes(got)!r}")
-                if not data:
-                    break
-                got += data
+            got = read_until_eof(sixth, "6th connection")
         finally:
             sixth.close()
         assert got.startswith(b"HTTP/1.1 503 "), f"6th connection got {bytes(got[:200])!r}"
