@@ -2941,6 +2941,66 @@ def test_send_timeout_drops_stalled_reader_of_pipelined_heads(request, tmp_path)
         assert resp.status == 200 and resp.body == b"ok\n", resp
 
 
+def test_request_arriving_with_room_for_a_download_is_answered(request, tmp_path):
+    """A client downloading a file through a small window sends its next request and at once
+    reads a large piece: the room that read makes and the request's arrival can reach the server
+    in one report while the download waits for room. The download finishes, and the request
+    that came with it is answered at once, not after the keep-alive timeout. (Under epoll an
+    early build forgot input that came in the same report as the room it waited for; the
+    connection then slept until --keepalive-timeout.) The client and every server thread share
+    one CPU, so the server runs only once the client waits, and then finds both events at once:
+    the early build failed within five attempts every time that way."""
+    data = random.Random(5).randbytes(4 << 20)
+    root = make_root(tmp_path, files={"large.bin": data, "small.txt": b"ok\n"})
+    srv = _start_fixture_server(request, root, tmp_path, 2, extra_args=["--keepalive-timeout", "30"])
+    cpus = os.sched_getaffinity(0)
+    one = {min(cpus)}
+    for tid in os.listdir(f"/proc/{srv.pid}/task"):
+        os.sched_setaffinity(int(tid), one)
+    os.sched_setaffinity(0, one)
+    request.addfinalizer(lambda: os.sched_setaffinity(0, cpus))
+    rng = random.Random(8)
+    for attempt in range(12):
+        s = small_rcvbuf_socket(srv.port, rcvbuf=8192, timeout=SOCK_TIMEOUT)
+        try:
+            s.sendall(build_request("GET", "/large.bin", srv.port))
+            resp, got = read_head(s, time.monotonic() + SOCK_TIMEOUT)
+            assert resp.status == 200, resp
+            got = bytearray(got)
+            first = rng.randrange(100_000, 2_000_000)
+            while len(got) < first:
+                got += s.recv(65536)
+            time.sleep(0.01)  # the server fills the socket and waits for room
+            got += s.recv(1 << 20)  # room for it, and in the same instant the next request:
+            s.sendall(build_request("GET", "/small.txt", srv.port))
+            rest = bytearray(got[len(data):])
+            del got[len(data):]
+            while len(got) < len(data):  # what follows the file is the next answer
+                try:
+                    chunk = s.recv(1 << 20)
+                except socket.timeout:
+                    raise AssertionError(f"attempt {attempt}: stalled at {len(got)} of "
+                                         f"{len(data)} bytes") from None
+                assert chunk, f"attempt {attempt}: closed at {len(got)} of {len(data)} bytes"
+                take = len(data) - len(got)
+                got += chunk[:take]
+                rest += chunk[take:]
+            assert got == data, f"attempt {attempt}: the file arrived changed"
+            t0 = time.monotonic()
+            parser = ResponseParser()
+            parser.expect("GET")
+            parser.feed(bytes(rest))
+            try:
+                second = read_response(s, parser)
+            except (socket.timeout, ProtocolError) as e:
+                raise AssertionError(f"attempt {attempt}: the request sent during the download "
+                                     f"was not answered within {SOCK_TIMEOUT}s ({e})") from None
+            assert second.status == 200 and second.body == b"ok\n", (attempt, second)
+            assert time.monotonic() - t0 < 2, f"attempt {attempt}: answered only after a wait"
+        finally:
+            s.close()
+
+
 def test_send_timeout_spares_a_steady_reader(request, tmp_path):
     """--send-timeout 1 ("time a client may stall reading a response"): a client that reads
     16 MiB steadily, never pausing more than 10 ms, but over more than 1 s in all, gets it all."""

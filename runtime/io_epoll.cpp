@@ -2,9 +2,10 @@
 //
 // Each socket is added to the epoll set once, edge-triggered, for input (and for output too the
 // first time a wait wants it), with its descriptor number as its data; a wait costs no epoll_ctl. The events of a descriptor with a wait
-// armed on it end that wait if they are among the ones it wants. Others are remembered (`seen`),
-// and a later wait that wants one of them ends at once, without sleeping: an edge is reported
-// only once, so forgetting it could leave a wait asleep on bytes that are already there.
+// armed on it end that wait if they are among the ones it wants. The others, in the same report
+// or not, are remembered (`seen`), and a later wait that wants one of them ends at once, without
+// sleeping: an edge is reported only once, so forgetting it could leave a wait asleep on bytes
+// that are already there.
 //
 // This relies on what the callers of a readiness registry do anyway: they wait for input only
 // after a receive found the socket empty (EAGAIN, or a short read), and for output only after a
@@ -62,7 +63,7 @@ bool EpollRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadl
         s.added = add;
     }
     if (s.seen & wanted) {  // it came while nobody waited for it
-        s.seen = 0;
+        s.seen &= static_cast<std::uint8_t>(~wanted);  // the rest stays for a wait that wants it
         waiter->next = ready_now_;
         ready_now_ = waiter;
         return true;
@@ -98,8 +99,12 @@ void EpollRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*&
             continue;
         }
         FdState& s = fds_[fd_of(events[i].data)];
-        if (s.armed && (events[i].events & s.wanted)) finish(s.armed, 0, ready);
-        else s.seen |= static_cast<std::uint8_t>(events[i].events);
+        const auto got = static_cast<std::uint8_t>(events[i].events);
+        const std::uint8_t wanted = s.armed ? s.wanted : 0;
+        // What the wait does not want is kept even when the same report ends it: input that
+        // comes with room for a response under way is the next request.
+        s.seen |= static_cast<std::uint8_t>(got & ~wanted);
+        if (got & wanted) finish(s.armed, 0, ready);
     }
     while (Waiter* w = ready_now_) {
         ready_now_ = w->next;
