@@ -1670,6 +1670,30 @@ def test_expect_100_continue(server4):
         assert read_until(s, b"\r\n", 2.0).startswith(b"HTTP/1.1 405 ")
 
 
+SERVER_READ_BUFFER = 16 * 1024 + 4096  # http/server.h kReadBufferBytes: a full head and 4 KiB
+
+
+@pytest.mark.parametrize("buffers", [1, 2])
+def test_request_behind_a_body_that_fills_the_read_buffer(server4, buffers):
+    """A head read alone (the server waits for its body after "100 Continue"), then a body that
+    ends exactly where the server's read buffer ends, with the next request behind it in the
+    same write: the body's last receive fills the buffer, so the socket may hold more, and the
+    next request is answered at once. (An early build judged the socket empty by the head's
+    short receive and, under epoll, slept on the request until the keep-alive timeout.)"""
+    head = b"POST /notes.txt HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %08d\r\n\r\n"
+    length = buffers * (SERVER_READ_BUFFER - len(head % 0))
+    with HttpClient(server4.port) as c:
+        c.sock.sendall(head % length)
+        c.parser.expect("POST")  # the 100 (an interim response takes an expectation of its own)
+        assert c.read().status == 100
+        c.parser.expect("POST")
+        c.parser.expect("GET")
+        c.sock.sendall(b"b" * length + build_request("GET", "/notes.txt", server4.port))
+        assert c.read().status == 405
+        c.sock.settimeout(2.0)
+        check_file_response(c.read(), "/notes.txt")
+
+
 # --------------------------------------------------------------------------
 # Shared helpers for sections 14-29
 # --------------------------------------------------------------------------

@@ -270,9 +270,11 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
 
 // Reads past the request body that follows the head at conn.buf[head_end], keeping the head
 // intact (the Request points into it). On success `next` is where the following request starts.
+// `drained` is kept as the connection loop keeps it: whether the last receive was a short one.
 // Returns 0; an HTTP status for a bad or oversized body, one cut short by the client's end of
 // stream (400) or one not all sent within --body-timeout (408); or -errno.
-ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFraming& framing, std::size_t& next) {
+ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFraming& framing, std::size_t& next,
+                           bool& drained) {
     std::size_t pos = head_end;
     std::uint64_t left = framing.length;
     ChunkedDecoder chunked;
@@ -292,6 +294,7 @@ ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFra
         // Everything after the head is body and has been accounted for: drop it, read more.
         conn.len = pos = head_end;
         const long n = co_await net::recv(conn.fd, conn.buf + head_end, kReadBufferBytes - head_end, deadline);
+        drained = n > 0 && static_cast<std::size_t>(n) < kReadBufferBytes - head_end;
         if (n <= 0) co_return n == 0 ? 400 : n == -sys::ETIMEDOUT ? 408 : static_cast<int>(n);
         conn.len += static_cast<std::size_t>(n);
     }
@@ -380,7 +383,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
                 const long n = sys::send(fd, kContinue.data(), kContinue.size(), sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
                 if (n > 0 && n < static_cast<long>(kContinue.size())) break;  // half a line: nothing sane follows
             }
-            const int r = co_await discard_body(conn, pr.consumed, framing, next);
+            const int r = co_await discard_body(conn, pr.consumed, framing, next, drained);
             if (r > 0) co_await send_response(conn, req, r, "", "", true);
             if (r < 0) log_error(conn, "request body cut short", r);
             if (r != 0) break;
