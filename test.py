@@ -4075,6 +4075,108 @@ def test_wsc_close_behind_a_backlog_is_delivered(request, www, tmp_path):
     wsc_assert_healthy(srv, "after closes behind a backlog")
 
 
+def test_wsc_close_after_a_reply_over_the_backlog_limit(request, www, tmp_path):
+    """One reply larger than --ws-max-backlog is never refused (README), so the client's close
+    can arrive while more than the limit is still queued. The close reply must still follow the
+    echo: an early build let the limit refuse the four-byte close frame and ended with none."""
+    srv = wsc_start(request, www, tmp_path, "--ws-max-backlog", 65536)
+    payload = random.Random(3).randbytes(8 << 20)  # more than the kernel's buffers take
+    sock = small_rcvbuf_socket(srv.port, rcvbuf=4096, timeout=SOCK_TIMEOUT)
+    with wsc_connect(srv.port, sock=sock) as ws:
+        ws.send(OP_BINARY, payload)
+        time.sleep(0.2)  # the echo fills the sockets; most of it waits in the server
+        ws.send(OP_CLOSE, struct.pack("!H", 1000))
+        ws.expect_message(OP_BINARY, payload, "the echo queued before the close")
+        wsc_expect_close(ws, srv, 1000, "close behind a reply over the backlog limit")
+
+
+def test_wsc_close_that_cannot_leave_logs_1008(request, www, tmp_path):
+    """A client that closes while a large echo is queued for it, and then reads nothing: our close
+    cannot leave, and after --send-timeout the connection is dropped and logged 1008, as the
+    README says of a backlog that does not move, not with the code of a close never sent."""
+    srv = wsc_start(request, www, tmp_path, "--send-timeout", 1)
+    sock = small_rcvbuf_socket(srv.port, rcvbuf=4096, timeout=SOCK_TIMEOUT)
+    with wsc_connect(srv.port, sock=sock) as ws:
+        ws.send(OP_BINARY, b"x" * (8 << 20))
+        time.sleep(0.2)
+        ws.send(OP_CLOSE, struct.pack("!H", 1000))
+        line = wsc_close_line(srv, ws.local[1], 1008)
+    assert "in=1 out=1" in line, line
+    wsc_assert_healthy(srv, "after a close that could not leave")
+
+
+def test_wsc_end_of_stream_right_after_a_message(request, www, tmp_path):
+    """A client that sends a message and at once shuts down its side gets the echo, and the
+    server closes the connection at once (1006: no close frame came). Under epoll the end of
+    stream often shares the wake-up of the data before it, and recv reports it only after that
+    data; an early build then waited for input until the ping interval."""
+    srv = wsc_start(request, www, tmp_path, "--ws-ping-interval", 30)
+    for attempt in range(10):
+        with wsc_client(srv.port) as ws:
+            time.sleep(0.02)  # the session waits for input
+            ws.send_raw(wsc_frame(OP_TEXT, b"last words"))
+            ws.sock.shutdown(socket.SHUT_WR)
+            ws.expect_message(OP_TEXT, b"last words", f"attempt {attempt}: echo")
+            wsc_expect_eof(ws, f"attempt {attempt}: after the client's end of stream", timeout=2.0)
+            wsc_close_line(srv, ws.local[1], 1006)
+
+
+def test_wsc_flood_after_close_does_not_hold_the_worker(request, www, tmp_path):
+    """With one worker, clients that send their close and then flood bytes while the server
+    lingers for their end of stream do not stall another client's echoes on the same worker,
+    and are closed when the linger time (2 s) runs out."""
+    srv = ServerProcess(1, www, tmp_path / "server.log", tmp_path)
+    request.addfinalizer(srv.stop)
+    stop = threading.Event()
+    closed_after = []
+
+    def flood():
+        with wsc_client(srv.port) as ws:
+            ws.send(OP_CLOSE, struct.pack("!H", 1000))
+            junk, t0 = b"j" * 65536, time.monotonic()
+            try:
+                while not stop.is_set() and time.monotonic() - t0 < 6:
+                    ws.sock.sendall(junk)
+            except OSError:
+                closed_after.append(time.monotonic() - t0)
+
+    floods = [threading.Thread(target=flood) for _ in range(3)]
+    for t in floods:
+        t.start()
+    try:
+        worst, n = 0.0, 0
+        with wsc_client(srv.port) as ws:
+            t_end = time.monotonic() + 3
+            while time.monotonic() < t_end:
+                t0 = time.monotonic()
+                ws.echo(OP_TEXT, b"still here %d" % n)
+                worst, n = max(worst, time.monotonic() - t0), n + 1
+            ws.close(1000)
+    finally:
+        stop.set()
+        for t in floods:
+            t.join(10)
+    assert worst < 1.0, f"an echo took {worst:.2f}s while others flooded after their close ({n} echoes)"
+    assert len(closed_after) == 3 and max(closed_after) < 4.5, \
+        f"flooders cut off after {closed_after} s; the linger time is 2 s"
+
+
+def test_http_end_of_stream_right_after_a_request_closes(request, www, tmp_path):
+    """A kept-alive connection whose next request comes with the client's end of stream gets
+    its answer and then the close at once, on every backend (an early build under epoll kept it
+    open until --keepalive-timeout)."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--keepalive-timeout", "30"])
+    for attempt in range(10):
+        with HttpClient(srv.port) as c:
+            check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+            time.sleep(0.02)  # the connection waits for its next request
+            c.sock.sendall(build_request("GET", "/notes.txt", srv.port))
+            c.sock.shutdown(socket.SHUT_WR)
+            c.sock.settimeout(2.0)
+            got = read_until_eof(c.sock, f"attempt {attempt}: answer and close after end of stream")
+            assert got.startswith(b"HTTP/1.1 200 "), got[:200]
+
+
 # --------------------------------------------------------------------------
 # 31. Graceful stop (SIGTERM/SIGINT) and log reopening (SIGHUP)
 # --------------------------------------------------------------------------

@@ -10,6 +10,11 @@
 // This relies on what the callers of a readiness registry do anyway: they wait for input only
 // after a receive found the socket empty (EAGAIN, or a short read), and for output only after a
 // send found it full, so every event they wait for is an edge still to come, or one seen.
+//
+// A short read leaves one thing behind: the peer's end of stream, which recv(2) reports only
+// after the data before it, and whose edge may have come in the report that woke the reader.
+// So the peer's shutdown (EPOLLRDHUP) is remembered for good: once it has come, every wait for
+// input ends at once, as ppoll's would on a socket at end of stream.
 #include "runtime/clock.h"
 #include "runtime/io_registry.h"
 #include "runtime/memory.h"
@@ -19,6 +24,13 @@ namespace rt {
 
 namespace {
 constexpr int kEventsPerWait = 256;
+
+// EPOLLRDHUP, folded into the byte the other events fit in (its bit would be EPOLLRDBAND, which
+// is never asked for, so never reported).
+constexpr std::uint8_t kPeerClosed = 0x80;
+std::uint8_t fold(unsigned events) {
+    return static_cast<std::uint8_t>((events & 0x7f) | (events & sys::EPOLLRDHUP ? kPeerClosed : 0));
+}
 
 void* data_of(int fd) { return reinterpret_cast<void*>(static_cast<unsigned long>(fd) + 1); }
 int fd_of(void* data) { return static_cast<int>(reinterpret_cast<unsigned long>(data) - 1); }
@@ -56,13 +68,14 @@ bool EpollRegistry::arm(int fd, short events, Waiter* waiter, std::int64_t deadl
         // Output is added only once a wait wants it (few connections ever fill their socket).
         // Adding reports at once what is already ready. EEXIST: a descriptor number not adopted.
         const std::uint8_t add = s.added | (wanted & (sys::EPOLLIN | sys::EPOLLOUT)) | sys::EPOLLIN;
-        sys::epoll_event ev{add | sys::EPOLLET, data_of(fd)};
+        sys::epoll_event ev{add | sys::EPOLLRDHUP | sys::EPOLLET, data_of(fd)};
         int r = sys::epoll_ctl(epoll_fd_, s.added ? sys::EPOLL_CTL_MOD : sys::EPOLL_CTL_ADD, fd, &ev);
         if (r == -sys::EEXIST) r = sys::epoll_ctl(epoll_fd_, sys::EPOLL_CTL_MOD, fd, &ev);
         if (r < 0) return false;
         s.added = add;
     }
-    if (s.seen & wanted) {  // it came while nobody waited for it
+    // It came while nobody waited for it (the peer's end of stream stays: see the top).
+    if (s.seen & (wanted & sys::EPOLLIN ? wanted | kPeerClosed : wanted)) {
         s.seen &= static_cast<std::uint8_t>(~wanted);  // the rest stays for a wait that wants it
         waiter->next = ready_now_;
         ready_now_ = waiter;
@@ -99,7 +112,7 @@ void EpollRegistry::poll(std::int64_t now_ns, std::int64_t max_wait_ns, Waiter*&
             continue;
         }
         FdState& s = fds_[fd_of(events[i].data)];
-        const auto got = static_cast<std::uint8_t>(events[i].events);
+        const std::uint8_t got = fold(events[i].events);
         const std::uint8_t wanted = s.armed ? s.wanted : 0;
         // What the wait does not want is kept even when the same report ends it: input that
         // comes with room for a response under way is the next request.

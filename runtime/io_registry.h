@@ -104,7 +104,8 @@ private:
     bool grow(int fd);
 
     // What the registry knows of one descriptor number (16 bytes). The events it is added for,
-    // and the two always reported (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP), fit in a byte.
+    // and those always reported (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, and EPOLLRDHUP folded
+    // into the top bit: see io_epoll.cpp), fit in a byte.
     struct FdState {
         IoEntry* armed;       // the wait on it, if any
         std::uint8_t wanted;  // that wait's events, with EPOLLERR and EPOLLHUP

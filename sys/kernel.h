@@ -100,7 +100,8 @@ struct pollfd {
 inline constexpr short POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 
 // epoll(7)
-inline constexpr unsigned EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLONESHOT = 1u << 30,
+inline constexpr unsigned EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000,
+                          EPOLLONESHOT = 1u << 30,
                           EPOLLET = 1u << 31;
 inline constexpr int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EPOLL_CLOEXEC = 02000000;
 struct [[gnu::packed]] epoll_event {  // packed on x86-64: 12 bytes

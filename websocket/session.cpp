@@ -95,7 +95,7 @@ bool detail::send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* pay
         if (n < 0 && n != -sys::EAGAIN && n != -sys::EINTR) return end(s, s.close_code);
         if (n > 0) sent = static_cast<std::size_t>(n);
         s.progress_ns = now();  // the stall clock starts when the backlog does
-    } else if (s.backlog.size - s.backlog_sent > settings.max_backlog) {
+    } else if (opcode != kClose && s.backlog.size - s.backlog_sent > settings.max_backlog) {
         return end(s, 1008);  // the client is not reading what it asks for
     }
     const std::size_t header_sent = sent < header_len ? sent : header_len;
@@ -107,7 +107,8 @@ bool detail::send_frame(Session& s, std::uint8_t opcode, const std::uint8_t* pay
 }
 
 // Queues our close frame with `code`; the session ends once it is out (and, with `linger`, once the
-// peer has closed too or had time to).
+// peer has closed too or had time to). The backlog limit does not refuse it: it is four bytes,
+// and it must follow a large reply that a reading client has not finished reading.
 bool detail::send_close(Session& s, std::uint16_t code, bool linger) {
     const std::uint8_t payload[2] = {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
     drop_chat_queue(s);  // nothing may follow the close frame
@@ -212,12 +213,16 @@ long receive(Session& s, std::uint8_t*& in, bool& drained) {
     return n;
 }
 
-// Reads and drops whatever the peer still sends after our close. False once it has closed.
-bool drain(int fd) {
-    char sink[512];
-    long n;
-    while ((n = sys::recv(fd, sink, sizeof sink, sys::MSG_DONTWAIT)) > 0) {}
-    return n == -sys::EAGAIN;
+// Reads and drops what the peer still sends after our close, at most kReadsBeforeYield reads at
+// a time: a peer that floods must not hold the worker. False once the peer has closed. `more`:
+// it stopped with bytes left.
+bool drain(int fd, bool& more) {
+    char sink[4096];
+    for (int i = 0; i < kReadsBeforeYield; ++i) {
+        const long n = sys::recv(fd, sink, sizeof sink, sys::MSG_DONTWAIT);
+        if (n <= 0) return more = false, n == -sys::EAGAIN;
+    }
+    return more = true;
 }
 
 // The log lines of a session's start and end. Kept out of the coroutines: a log line's buffer
@@ -290,8 +295,9 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
             // Then the peer gets time to read it and close first (RFC 6455 §7.1.1): closing with
             // its bytes unread would reset the connection under the close frame.
             if (!linger_until) sys::shutdown(s.fd, sys::SHUT_WR), linger_until = now() + kLingerNs;
-            if (!drain(s.fd)) break;
-            deadline = linger_until;
+            bool more;
+            if (!drain(s.fd, more) || now() >= linger_until) break;
+            deadline = more ? 0 : linger_until;  // 0: let the worker's other tasks run first
         } else {
             break;
         }
@@ -302,7 +308,10 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
         s.parked = nullptr;
         if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) break;
         if (!s.done) check_timers(s);
-        else if (w == -sys::ETIMEDOUT && deadline) break;  // our close could not be delivered in time
+        else if (w == -sys::ETIMEDOUT && deadline) {  // our close could not be delivered in time,
+            if (s.backlog.size) s.close_code = 1008;     // behind a backlog that did not move, or the
+            break;                                       // peer did not close within the linger time
+        }
     }
     rt::mem_free(in);
     leave_chat(s);
