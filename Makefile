@@ -20,8 +20,10 @@ BIN       := async-nostd
 # graceful stop took it to 42.7 KB; IPv6, socket activation, the privilege drop, the seccomp
 # filter (5.1 KB together), then the chat room, /metrics and /health (5.9 KB) to 53.7 KB, and
 # the epoll backend (2.3 KB) to 56.4 KB, the io_uring backend (2.4 KB) to 58.8 KB and its
-# proactor receives and sends (0.7 KB) to 59.5 KB. -Oz would save 0.9 KB of it. Raise it only with a reason in the commit that does.
-SIZE_BUDGET := 61440
+# proactor receives and sends (0.7 KB) to 59.5 KB. -Oz would save 0.9 KB of it. Fixes from two
+# stress sweeps (end of stream under epoll, lingering, send timeouts for slow readers, the body
+# timeout) took it to 61.7 KB. Raise it only with a reason in the commit that does.
+SIZE_BUDGET := 62464
 PYTHON    := /usr/bin/python3
 
 # The freestanding server.

@@ -3055,6 +3055,35 @@ def test_send_timeout_spares_a_steady_reader(request, tmp_path):
         s.close()
 
 
+def test_send_timeout_spares_a_slow_steady_reader(request, tmp_path):
+    """--send-timeout 1: a client that reads 16 KiB every 20 ms (about 800 KB/s) for 4 s is
+    reading, though the kernel reports room in the socket only once a third of its send buffer
+    (autotuned up to 4 MiB here) is free, which at that pace takes longer than the timeout. An
+    early build cut such a download after about a second."""
+    data = random.Random(98).randbytes(8 << 20)
+    root = make_root(tmp_path, files={"large.bin": data})
+    srv = _start_fixture_server(request, root, tmp_path, 2, extra_args=["--send-timeout", "1"])
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(build_request("GET", "/large.bin", srv.port))
+        t0 = time.monotonic()
+        resp, body = read_head(s, t0 + SOCK_TIMEOUT)
+        assert resp.status == 200, resp
+        got = bytearray(body)
+        while time.monotonic() < t0 + 4 and len(got) < len(data):
+            chunk = s.recv(16384)
+            assert chunk, f"cut after {len(got)} bytes, {time.monotonic() - t0:.2f}s into a steady read"
+            got += chunk
+            time.sleep(0.02)
+        while len(got) < len(data):  # then the rest at full speed
+            chunk = s.recv(1 << 20)
+            assert chunk, f"cut after {len(got)} of {len(data)} bytes"
+            got += chunk
+        assert_bytes_equal(bytes(got), data, "slow steady reader's 8 MiB")
+    finally:
+        s.close()
+
+
 # --------------------------------------------------------------------------
 # 27. --max-connections: 503 beyond the limit, served again once one closes
 # --------------------------------------------------------------------------
@@ -4103,6 +4132,25 @@ def test_wsc_close_that_cannot_leave_logs_1008(request, www, tmp_path):
         line = wsc_close_line(srv, ws.local[1], 1008)
     assert "in=1 out=1" in line, line
     wsc_assert_healthy(srv, "after a close that could not leave")
+
+
+def test_wsc_send_timeout_spares_a_slow_steady_reader(request, www, tmp_path):
+    """--send-timeout 1: a client that reads its 8 MiB echo 16 KiB every 20 ms for 4 s, then
+    the rest, gets all of it: it never stopped reading, though the kernel's reports of room come
+    less often than the timeout at that pace (see the HTTP test of the same name)."""
+    srv = wsc_start(request, www, tmp_path, "--send-timeout", 1, "--ws-max-backlog", 16 << 20)
+    payload = random.Random(97).randbytes(8 << 20)
+    with wsc_client(srv.port) as ws:
+        ws.send(OP_BINARY, payload)
+        t0 = time.monotonic()
+        while time.monotonic() < t0 + 4:
+            chunk = ws.sock.recv(16384)
+            assert chunk, f"cut {time.monotonic() - t0:.2f}s into a steady read"
+            ws.buf += chunk
+            time.sleep(0.02)
+        ws.expect_message(OP_BINARY, payload, "the echo read slowly")
+        ws.close(1000)
+    assert not re.search(r"ws-close .* code=1008", srv.log_path.read_text("utf-8", "replace"))
 
 
 def test_wsc_end_of_stream_right_after_a_message(request, www, tmp_path):

@@ -100,6 +100,7 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
     long total = 0;
     const int flags = sys::MSG_NOSIGNAL | (more ? sys::MSG_MORE : 0);
     const bool proactor = ex::this_worker().io.proactor();
+    bool waited_out = false;  // see socket.h: one more send decides
     while (count > 0) {
         // One buffer goes out with send(2): the kernel then copies in no msghdr and no iovecs.
         sys::msghdr msg{};
@@ -107,14 +108,18 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
         msg.iovlen = static_cast<std::size_t>(count);
         const rt::IoOp op = count == 1 ? rt::IoOp{rt::IoOp::send, fd, const_cast<void*>(iov->base), static_cast<std::uint32_t>(iov->len), static_cast<std::uint32_t>(flags)}
                                        : rt::IoOp{rt::IoOp::sendmsg, fd, &msg, 0, static_cast<std::uint32_t>(flags)};
-        const long n = proactor ? co_await Complete{op, deadline_after(stall_ns)}
+        const long n = proactor && !waited_out ? co_await Complete{op, deadline_after(stall_ns)}
                        : count == 1 ? sys::send(fd, iov->base, iov->len, flags)
                                     : sys::sendmsg(fd, &msg, flags);
-        if (n == -sys::EAGAIN || n == -sys::EINTR) {
-            if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)}; w < 0) co_return w;
+        if (n == -sys::EAGAIN || n == -sys::EINTR || (n == -sys::ETIMEDOUT && !waited_out)) {
+            if (waited_out) co_return -sys::ETIMEDOUT;
+            const int w = n == -sys::ETIMEDOUT ? n : co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)};
+            waited_out = w == -sys::ETIMEDOUT;
+            if (w < 0 && !waited_out) co_return w;
             continue;
         }
         if (n < 0) co_return n;
+        waited_out = false;
         total += n;
         // Drop what went out: whole iovecs first, then the front of a partly written one.
         auto left = static_cast<std::size_t>(n);
@@ -125,13 +130,18 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
 }
 
 ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t stall_ns, std::uint64_t& sent) {
+    bool waited_out = false;  // see socket.h: one more send decides
     while (count > 0) {
         const long n = sys::sendfile(fd, file, &offset, count);
         if (n == -sys::EAGAIN || n == -sys::EINTR) {
-            if (const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)}; w < 0) co_return w;
+            if (waited_out) co_return -sys::ETIMEDOUT;
+            const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)};
+            waited_out = w == -sys::ETIMEDOUT;
+            if (w < 0 && !waited_out) co_return w;
             continue;
         }
         if (n < 0) co_return n;
+        waited_out = false;
         // The file shrank under us: the Content-Length already sent cannot be honoured.
         if (n == 0) co_return -sys::EPIPE;
         sent += static_cast<std::uint64_t>(n);

@@ -87,7 +87,10 @@ ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, b
 
 // The sends below wait for a full socket at most `stall_ns` at a time: the timeout is for a
 // client that stopped reading, so it restarts whenever the socket takes more bytes, and a long
-// download that keeps moving is never cut.
+// download that keeps moving is never cut. The kernel reports room only once a third of the send
+// buffer is free (up to 4 MiB of it, autotuned), which a slow but steady reader may not free
+// within `stall_ns`; so when a wait runs out, one more send decides: the client is stalled only
+// if the socket takes nothing.
 
 // Writes every byte described by iov (which it updates as it goes). Total written or -errno.
 // `more` (MSG_MORE) holds a short tail back for what follows, e.g. a sendfile body, so a response

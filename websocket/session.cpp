@@ -176,10 +176,20 @@ std::int64_t next_deadline(const Session& s) {
     return at;
 }
 
+// Whether the backlog has not moved for --send-timeout. As for HTTP (net/socket.h), the kernel
+// reports room only once a third of its send buffer is free, so one more write decides: a slow
+// reader that took anything at all is still reading. (A write that finds the connection broken
+// ends the session with its own code, and it is not stalled.)
+bool stalled(Session& s) {
+    const std::int64_t limit = http::config().send_timeout_ns;
+    return sending(s) && now() >= s.progress_ns + limit && flush(s) && now() >= s.progress_ns + limit;
+}
+
 // Acts on the timers that have run out. False when the session ends.
 bool check_timers(Session& s) {
     const std::int64_t t = now();
-    if (sending(s) && t >= s.progress_ns + http::config().send_timeout_ns) return end(s, 1008);
+    if (stalled(s)) return end(s, 1008);
+    if (s.done) return false;  // that write found the connection broken
     if (s.ping_sent_ns && t >= s.ping_sent_ns + settings.ping_interval_ns) return send_close(s, 1001, false);  // it does not answer: do not wait for it
     if (!s.ping_sent_ns && t >= s.heard_ns + settings.ping_interval_ns) {
         s.ping_sent_ns = t;
@@ -289,6 +299,10 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
             // edge, under epoll), so only a send that finds it full proves there is one to come.
             if (!flush(s)) break;
             if (!s.backlog.size) continue;
+            if (stalled(s)) {
+                end(s, 1008);  // logged so, like any backlog that does not move
+                break;
+            }
             events = sys::POLLOUT;
             deadline = s.progress_ns + http::config().send_timeout_ns;
         } else if (s.close_sent && s.linger) {
@@ -308,10 +322,7 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
         s.parked = nullptr;
         if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) break;
         if (!s.done) check_timers(s);
-        else if (w == -sys::ETIMEDOUT && deadline) {  // our close could not be delivered in time,
-            if (s.backlog.size) s.close_code = 1008;     // behind a backlog that did not move, or the
-            break;                                       // peer did not close within the linger time
-        }
+        else if (w == -sys::ETIMEDOUT && deadline && !s.backlog.size) break;  // the peer did not close within the linger time
     }
     rt::mem_free(in);
     leave_chat(s);
