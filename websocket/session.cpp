@@ -299,12 +299,12 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
             // edge, under epoll), so only a send that finds it full proves there is one to come.
             if (!flush(s)) break;
             if (!s.backlog.size) continue;
-            if (stalled(s)) {
-                end(s, 1008);  // logged so, like any backlog that does not move
+            deadline = s.progress_ns + http::config().send_timeout_ns;
+            if (now() >= deadline) {  // that write was the one more that decides (see stalled())
+                end(s, 1008);         // logged so, like any backlog that does not move
                 break;
             }
             events = sys::POLLOUT;
-            deadline = s.progress_ns + http::config().send_timeout_ns;
         } else if (s.close_sent && s.linger) {
             // Then the peer gets time to read it and close first (RFC 6455 §7.1.1): closing with
             // its bytes unread would reset the connection under the close frame.
