@@ -17,6 +17,7 @@ void unref(OpenFile* f) {
     if (--f->refs > 0) return;
     if (f->fd >= 0) sys::close(f->fd);
     rt::mem_free(f->bytes);
+    rt::mem_free(f->reply);
     rt::mem_free(f);
 }
 
@@ -44,7 +45,7 @@ OpenFile* open_file(int dir, std::string_view path) {
         }
     }
     f->refs = 1;
-    f->bytes = nullptr;
+    f->bytes = f->reply = nullptr;
     f->key_len = path.size();
     __builtin_memcpy(f->key, path.data(), path.size() + 1);
     if (cache.count < kFileCacheEntries) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "sys/kernel.h"
@@ -25,6 +26,11 @@ struct OpenFile {
     sys::stat st;   // valid when fd >= 0
     int refs;
     char* bytes;    // the whole file once file_bytes() has read it, or null
+    // The server's plain 200 answer for this file in this turn (see server.cpp), built the first
+    // time a request needs it: the head, then `bytes`. Null until then; freed with the entry.
+    char* reply;
+    std::uint32_t reply_len, reply_head_len;
+    bool reply_gzip;  // built as FILE.gz answering for FILE
     std::size_t key_len;
     char key[1];    // the path, NUL-terminated; allocated to its length
 };

@@ -161,12 +161,75 @@ int open_status(const OpenFile* file) {
     }
 }
 
+// The header lines that describe a file's representation; a 304 leaves out Content-Type.
+void put_file_lines(rt::Writer& w, std::string_view type, const Validators& v, bool gzip, bool with_type) {
+    if (with_type) w.put("Content-Type: ").put(type).put("\r\n");
+    w.put("Last-Modified: ").put(v.last_modified_view());
+    w.put("\r\nETag: ").put(v.etag_view()).put("\r\nAccept-Ranges: bytes\r\n");
+    if (gzip) w.put("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+}
+
+// The whole answer to a plain GET of a small file: 200, kept alive, HTTP/1.1, head and bytes in
+// one buffer. It is built once per turn and file (and dropped with the file cache's entry), so
+// the many requests a busy turn answers for the same page cost one send each and no formatting.
+// Empty when the file is not small, memory is short, or the entry was built for the other of
+// FILE and FILE.gz-for-FILE. `name` gives the Content-Type.
+std::string_view plain_reply(OpenFile& file, std::string_view name, const Validators& v, bool gzip) {
+    if (!file.reply) {
+        const char* bytes = file_bytes(&file);
+        const auto size = static_cast<std::size_t>(file.st.st_size);
+        char* reply = bytes ? static_cast<char*>(rt::mem_alloc(kHeadBytes + size)) : nullptr;
+        if (!reply) return {};
+        rt::Writer head(reply, kHeadBytes);
+        put_head_start(head, 200);
+        put_file_lines(head, mime_type(name), v, gzip, true);
+        head.put("Content-Length: ").put_uint(size).put("\r\n\r\n");
+        __builtin_memcpy(reply + head.size(), bytes, size);
+        file.reply = reply;
+        file.reply_head_len = static_cast<std::uint32_t>(head.size());
+        file.reply_len = static_cast<std::uint32_t>(head.size() + size);
+        file.reply_gzip = gzip;
+    }
+    return file.reply_gzip == gzip ? std::string_view(file.reply, file.reply_len) : std::string_view();
+}
+
+// The answer for `file`, found for the request under `name` (FILE even when FILE.gz is sent):
+// see select_file.
+int describe_file(const Request& req, std::string_view name, OpenFile* file, bool gzip, rt::Writer& headers,
+                  FileBody& body, std::string_view* reply) {
+    const sys::stat& st = file->st;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const Validators& v = validators_of(st);
+    const Selection sel = select_representation(req, v.etag_view(), st.st_mtime_sec, size);
+    if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
+    if (sel.status == 412 || sel.status == 416) return sel.status;
+    if (sel.status == 200 && reply) {
+        *reply = plain_reply(*file, name, v, gzip);
+        if (!reply->empty()) {
+            if (req.method == "HEAD"sv) *reply = reply->substr(0, file->reply_head_len);
+            return 200;
+        }
+    }
+    if (sel.status == 206) {
+        headers.put("Content-Range: bytes ").put_uint(sel.first).put('-').put_uint(sel.first + sel.length - 1);
+        headers.put('/').put_uint(size).put("\r\n");
+    }
+    put_file_lines(headers, mime_type(name), v, gzip, sel.status != 304);
+    body = {file->fd, file_bytes(file), sel.first, sel.length};
+    return sel.status;
+}
+
 // Chooses the answer to a GET or HEAD for a file under the root: returns the status, with the
-// response's own header lines in `headers` and, for 200/206, the bytes of `file` to send.
+// response's own header lines in `headers` and, for 200/206, the bytes of `file` to send. When
+// `reply` is non-null (a request answered 200 and kept alive, HTTP/1.1) and the answer is a
+// plain_reply, `reply` is set to the bytes to send instead (the head alone for HEAD).
 // `file` is the caller's to release, whatever the status.
-int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFile*& file) {
+int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFile*& file, std::string_view* reply) {
     constexpr std::string_view kIndex = "/index.html", kGzip = ".gz";
-    char* path = static_cast<char*>(rt::mem_alloc(req.target.size() + kIndex.size() + kGzip.size() + 1));
+    // The decoded path is never longer than the target; most fit on the stack.
+    const std::size_t capacity = req.target.size() + kIndex.size() + kGzip.size() + 1;
+    char short_path[256];
+    char* path = capacity <= sizeof short_path ? short_path : static_cast<char*>(rt::mem_alloc(capacity));
     if (!path) return 503;
     const PathResult p = normalize_path(req.target, path);
     std::size_t len = p.length;
@@ -196,8 +259,8 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         put_uri_escaped(headers, query_of(req.target), true);
         headers.put("\r\n");
     }
-    const std::string_view type = mime_type({path, len});
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
+    const std::size_t name_len = len;
     bool gzip = false;
     if (!status && accepts_gzip(req.header("Accept-Encoding"sv))) {
         put_string(path, len, kGzip);
@@ -206,28 +269,14 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         release(gzip ? file : gz);
         if (gzip) file = gz;
     }
-    rt::mem_free(path);
-    if (status) return status;
-    const sys::stat& st = file->st;
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    const Validators& v = validators_of(st);
-    const Selection sel = select_representation(req, v.etag_view(), st.st_mtime_sec, size);
-    if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
-    if (sel.status == 412 || sel.status == 416) return sel.status;
-    if (sel.status != 304) headers.put("Content-Type: ").put(type).put("\r\n");
-    if (sel.status == 206) {
-        headers.put("Content-Range: bytes ").put_uint(sel.first).put('-').put_uint(sel.first + sel.length - 1);
-        headers.put('/').put_uint(size).put("\r\n");
-    }
-    headers.put("Last-Modified: ").put(v.last_modified_view());
-    headers.put("\r\nETag: ").put(v.etag_view()).put("\r\nAccept-Ranges: bytes\r\n");
-    if (gzip) headers.put("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
-    body = {file->fd, file_bytes(file), sel.first, sel.length};
-    return sel.status;
+    if (!status) status = describe_file(req, {path, name_len}, file, gzip, headers, body, reply);
+    if (path != short_path) rt::mem_free(path);
+    return status;
 }
 
-// Answers one parsed request. Returns 1 to keep the connection, 0 to close it, or -errno.
-ex::Task<int> answer(Connection& conn, const Request& req) {
+// Answers one parsed request for `path` (its target's path). Returns 1 to keep the connection,
+// 0 to close it, or -errno.
+ex::Task<int> answer(Connection& conn, const Request& req, std::string_view path) {
     rt::FixedWriter<kHeadBytes> headers;
     FileBody body;
     OpenFile* file = nullptr;
@@ -235,7 +284,6 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
     char* text = nullptr;  // a generated body (/metrics)
     std::string_view text_body;
     const bool get = req.method == "GET"sv || req.method == "HEAD"sv;
-    const std::string_view path = path_of(req.target);
     if (get && path == kHealthPath) {
         status = 200;
         headers.put("Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n");
@@ -254,7 +302,16 @@ ex::Task<int> answer(Connection& conn, const Request& req) {
             if (status == 200) headers.put("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nCache-Control: no-store\r\n");
         }
     } else if (get) {
-        status = select_file(req, headers, body, file);
+        std::string_view reply;
+        const bool plain = req.version_minor == 1 && wants_keep_alive(req) && !ex::stopping();
+        status = select_file(req, headers, body, file, plain ? &reply : nullptr);
+        if (!reply.empty()) {
+            sys::iovec iov{reply.data(), reply.size()};
+            const long r = co_await net::send_all(conn.fd, &iov, 1, settings.send_timeout_ns, false);
+            log_access(conn, &req, 200, r > 0 ? reply.size() - file->reply_head_len : 0);
+            release(file);
+            co_return r < 0 ? static_cast<int>(r) : 1;
+        }
     } else {
         for (std::string_view m : {"POST"sv, "PUT"sv, "DELETE"sv, "PATCH"sv, "OPTIONS"sv})
             if (req.method == m) status = 405;
@@ -302,19 +359,20 @@ ex::Task<int> discard_body(Connection& conn, std::size_t head_end, const BodyFra
     co_return 0;
 }
 
-// The read buffer and the Request: a connection holds them only while it has a request to read
-// or answer. False when out of memory.
+// The read buffer and the Request, in one block: a connection holds them only while it has a
+// request to read or answer. False when out of memory.
 void release_buffers(Connection& conn) {
-    rt::mem_free(conn.request);
     rt::mem_free(conn.buf);
     conn.request = nullptr, conn.buf = nullptr;
 }
 
+static_assert(kReadBufferBytes % alignof(Request) == 0);
 bool take_buffers(Connection& conn) {
-    conn.buf = static_cast<char*>(rt::mem_alloc(kReadBufferBytes));
-    conn.request = static_cast<Request*>(rt::mem_alloc(sizeof(Request)));
-    if (conn.buf && conn.request) return true;
-    release_buffers(conn);
+    conn.buf = static_cast<char*>(rt::mem_alloc(kReadBufferBytes + sizeof(Request)));
+    if (conn.buf) {
+        conn.request = reinterpret_cast<Request*>(conn.buf + kReadBufferBytes);  // the parser fills it
+        return true;
+    }
     rt::LogLine("error").put(" connection dropped: out of memory for its buffers");
     return false;
 }
@@ -390,11 +448,12 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         }
         // An upgrade takes the connection over, and it is called from here rather than from
         // answer() so that answer's frame, with its header buffer, is not held while it runs.
-        if (settings.upgrade && is_upgrade_path(path_of(req->target))) {
+        const std::string_view path = path_of(req->target);
+        if (settings.upgrade && is_upgrade_path(path)) {
             taken = co_await settings.upgrade(conn, *req, pr.consumed) == 1;
             break;
         }
-        const int keep = co_await answer(conn, *req);
+        const int keep = co_await answer(conn, *req, path);
         if (keep < 0) log_error(conn, "response cut short", keep);
         if (keep <= 0) break;
         // Keep whatever follows the request: the next pipelined one.
