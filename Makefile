@@ -22,8 +22,10 @@ BIN       := async-nostd
 # the epoll backend (2.3 KB) to 56.4 KB, the io_uring backend (2.4 KB) to 58.8 KB and its
 # proactor receives and sends (0.7 KB) to 59.5 KB. -Oz would save 0.9 KB of it. Fixes from two
 # stress sweeps (end of stream under epoll, lingering, send timeouts for slow readers, the body
-# timeout) took it to 61.7 KB. Raise it only with a reason in the commit that does.
-SIZE_BUDGET := 62464
+# timeout) took it to 61.7 KB; the per-turn plain reply and the word-at-a-time head scan, which
+# took a third of the instructions off a keep-alive request, to 62.6 KB. Raise it only with a
+# reason in the commit that does.
+SIZE_BUDGET := 63488
 PYTHON    := /usr/bin/python3
 
 # The freestanding server.

@@ -88,11 +88,6 @@ std::string_view query_of(std::string_view target) {
     return target.substr(0, n);
 }
 
-bool is_uri_char(char c, std::string_view extra) {
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    return alnum || "-._~!$&'()*+,;=:"sv.find(c) != std::string_view::npos || extra.find(c) != std::string_view::npos;
-}
-
 void put_uri_escaped(rt::Writer& w, std::string_view s, bool query) {
     constexpr char kHex[] = "0123456789ABCDEF";
     for (const char ch : s) {

@@ -33,9 +33,31 @@ std::string_view path_of(std::string_view target);
 // The query of a request target, with its '?' ("" if none); a fragment is not part of it.
 std::string_view query_of(std::string_view target);
 
+namespace detail {
+// Unreserved, sub-delims and ':' as a bitmap built at compile time: every byte of every Host
+// value passes through is_uri_char.
+struct UriCharSet {
+    std::uint64_t bits[2] = {};  // ASCII only
+    constexpr UriCharSet() {
+        for (unsigned c = 0; c < 128; ++c) {
+            const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+            if (alnum || std::string_view("-._~!$&'()*+,;=:").find(static_cast<char>(c)) != std::string_view::npos)
+                bits[c >> 6] |= std::uint64_t{1} << (c & 63);
+        }
+    }
+};
+inline constexpr UriCharSet kUriChars;
+}  // namespace detail
+
 // True for the characters a URI's parts share (RFC 3986): unreserved, sub-delims and ':', and
 // for those in `extra` ("@/" in a path, "%[]" in a Host).
-bool is_uri_char(char c, std::string_view extra);
+[[gnu::always_inline]] constexpr bool is_uri_char(char c, std::string_view extra) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 128 && (detail::kUriChars.bits[u >> 6] >> (u & 63) & 1)) return true;
+    for (const char e : extra)
+        if (e == c) return true;
+    return false;
+}
 
 // Appends `s` as it may stand in a URI's path (RFC 3986 §3.3): unreserved characters, sub-delims,
 // ':', '@' and '/' as they are, every other byte as %XX. For a decoded path (a name with '%', '?',

@@ -378,6 +378,26 @@ TEST(RequestParser, TokenCharactersExactly) {
     }
 }
 
+// The head is scanned eight bytes at a time: every byte value, at every offset of a word and at
+// the ragged end, is judged as one byte at a time would (HTAB, SP, VCHAR and obs-text allowed in
+// a value; other controls and DEL refused, and a CR not before LF).
+TEST(RequestParser, ValueBytesAtEveryOffset) {
+    for (int b = 0; b < 256; ++b) {
+        const char c = static_cast<char>(b);
+        const bool allowed = b == '\t' || (b >= 0x20 && b != 0x7f);
+        for (std::size_t at = 0; at < 19; ++at) {
+            std::string value(18, 'v');
+            value.insert(at, 1, c);
+            if (b == '\n') continue;  // ends the line: a different request
+            const std::string head = "GET / HTTP/1.1\r\nHost: h\r\nX: " + value + "\r\n\r\n";
+            const Parsed p = parse(head);
+            ASSERT_EQ(p.r.kind, allowed ? ParseResult::complete : ParseResult::error) << "byte " << b << " at " << at;
+            if (!allowed) EXPECT_EQ(p.r.status, 400) << "byte " << b << " at " << at;
+            if (allowed && at != 0 && at != 18) EXPECT_EQ(p.req->header("X"), value) << "byte " << b << " at " << at;
+        }
+    }
+}
+
 TEST(RequestParser, HeaderLookup) {
     const Parsed p = parse("GET / HTTP/1.1\r\nHost: a\r\ncontent-LENGTH: 5\r\nX-Dup: 1\r\nx-dup: 2\r\nEmpty:\r\n\r\n");
     ASSERT_EQ(p.r.kind, ParseResult::complete);
