@@ -2516,6 +2516,36 @@ def test_gzip_without_twin_served_plain(server4):
             assert resp.get("Content-Encoding") is None, f"{target}: {resp!r}"
 
 
+def test_one_turn_answers_each_form_of_a_file(server4):
+    """Requests for one file in one write are answered in one loop turn, which builds a plain
+    200 answer once and reuses it: each request still gets its own form, in order (the gzip
+    twin for FILE, the same .gz file asked for by name, plain, HEAD, a range, HTTP/1.0)."""
+    gz, port = FILES["page.txt.gz"], server4.port
+    ae = [("Accept-Encoding", "gzip")]
+    plan = [("GET", "/page.txt", ae), ("GET", "/page.txt.gz", ae), ("GET", "/page.txt", []),
+            ("HEAD", "/page.txt", ae), ("GET", "/page.txt", [("Range", "bytes=1-4")]),
+            ("GET", "/page.txt.gz", []), ("GET", "/page.txt", ae)]
+    raw = b"".join(build_request(m, t, port, h) for m, t, h in plan)
+    raw += b"GET /page.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    with HttpClient(port, timeout=10) as c:
+        r = _raw_exchange(c, raw, [m for m, _, _ in plan] + ["GET"])
+        for i in (0, 3, 6):  # the twin, for FILE
+            assert r[i].status == 200 and r[i].get("Content-Encoding") == "gzip", (i, r[i])
+            assert norm_ctype(r[i].get("Content-Type")) == "text/plain;charset=utf-8", (i, r[i])
+            assert r[i].get_all("Content-Length") == [str(len(gz))], (i, r[i])
+            assert r[i].body == (b"" if i == 3 else gz), i
+        for i in (1, 5):  # the .gz file by its own name: no Content-Encoding, its own type
+            assert r[i].status == 200 and r[i].get("Content-Encoding") is None, (i, r[i])
+            assert norm_ctype(r[i].get("Content-Type")) == "application/gzip", (i, r[i])
+            assert r[i].body == gz, i
+        check_file_response(r[2], "/page.txt")
+        assert r[2].get("Content-Encoding") is None, r[2]
+        assert r[4].status == 206 and r[4].body == PAGE_TXT[1:5], r[4]
+        check_file_response(r[7], "/page.txt")
+        assert (r[7].get("Connection") or "").lower() == "keep-alive", r[7]
+        check_file_response(c.request("GET", "/page.txt"), "/page.txt")
+
+
 # --------------------------------------------------------------------------
 # 25. Large bodies: 1 GiB in constant memory; a slow reader does not hold up others
 # --------------------------------------------------------------------------
