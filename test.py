@@ -2091,6 +2091,27 @@ def test_http10_closes_by_default(server4):
         assert c.wait_closed(2.0), "HTTP/1.0 connection without keep-alive left open"
 
 
+@pytest.mark.parametrize("method,target", [("GET", "/notes.txt"), ("HEAD", "/notes.txt"), ("GET", "/big.bin"),
+                                           ("GET", "/page.txt")])
+@pytest.mark.parametrize("how", ["close", "http10", "close+pipelined"])
+def test_client_close_gets_whole_answer_then_end(server4, method, target, how):
+    """When the client asks to close, the server holds the answer's last segment back for the
+    FIN to ride on: the answer still arrives whole, then the end of stream, for a body from
+    memory, a HEAD, a sendfile body, and with another request (which it may not send, RFC 9112
+    §9.6, and which is not answered) right behind in the same write."""
+    port = server4.port
+    if how == "http10":
+        raw = f"{method} {target} HTTP/1.0\r\n\r\n".encode()
+    else:
+        raw = build_request(method, target, port, [("Connection", "close")])
+        if how == "close+pipelined":
+            raw += build_request("GET", "/style.css", port)
+    resp, c = exchange(port, raw, method)
+    with c:
+        check_file_response(resp, target, method)
+        assert c.wait_closed(2.0), f"{how}: connection left open after the answer"
+
+
 def test_http10_keep_alive(server4):
     ka = b"GET /notes.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
     with HttpClient(server4.port) as c:

@@ -524,8 +524,14 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     head.put("\r\n");
     const bool send_body = !bodiless && !head_only && length > 0;
     const bool text = send_body && file.fd < 0;
-    sys::iovec iov[2] = {{head.data(), head.size()}, {const_cast<char*>(body.data()), body.size()}};
-    long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, settings.send_timeout_ns, send_body && !text);
+    // When the client asked to close (so it sends nothing more), the last segment is held back
+    // (MSG_MORE) for the close that follows at once, and the FIN rides on it: a packet less each
+    // way. Never for an error or a stop: input left unread makes the close a reset, and a reset
+    // drops what was held back.
+    const bool client_closes = close && req && status < 400 && !wants_keep_alive(*req);
+    sys::iovec iov[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
+    long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, settings.send_timeout_ns,
+                                    (send_body && !text) || client_closes);
     std::uint64_t sent = text && r > 0 ? body.size() : 0;
     if (r >= 0 && send_body && !text)
         r = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, settings.send_timeout_ns, sent);
