@@ -2112,6 +2112,50 @@ def test_client_close_gets_whole_answer_then_end(server4, method, target, how):
         assert c.wait_closed(2.0), f"{how}: connection left open after the answer"
 
 
+def test_request_sent_after_asking_to_close_does_not_cost_the_answer(request, tmp_path):
+    """A client that asks to close and then sends another request anyway (RFC 9112 §9.6 says it
+    must not) still gets its answer whole before the reset its extra bytes cause: the answer's
+    held-back last segment leaves with the FIN at the shutdown that follows it, not at the
+    close, where unread input would make a reset that drops it. Under keep-alive load from two
+    other clients, which widens the gap between the server's read and its close."""
+    body = b"c" * 100
+    root = make_root(tmp_path, {"c.txt": body})
+    srv = ServerProcess(2, root, tmp_path / "s.log", tmp_path)
+    request.addfinalizer(srv.stop)
+    stop, deadline = threading.Event(), time.monotonic() + 30
+
+    def load():
+        with HttpClient(srv.port) as c:
+            while not stop.is_set() and time.monotonic() < deadline:
+                assert c.request("GET", "/c.txt").body == body
+
+    workers = [threading.Thread(target=load, daemon=True) for _ in range(2)]
+    for w in workers:
+        w.start()
+    first = build_request("GET", "/c.txt", srv.port, [("Connection", "close")])
+    extra = build_request("GET", "/c.txt", srv.port)
+    lost = []
+    try:
+        for i in range(400):
+            with socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT) as s:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                s.sendall(first)
+                s.sendall(extra)  # its own segment, a few microseconds behind
+                got = b""
+                try:
+                    while chunk := s.recv(65536):
+                        got += chunk
+                except ConnectionResetError:
+                    pass
+                if not (got.startswith(b"HTTP/1.1 200 OK\r\n") and got.endswith(body)):
+                    lost.append((i, got[:60]))
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(10)
+    assert not lost, f"{len(lost)} of 400 answers lost or cut, e.g. {lost[:3]}"
+
+
 def test_http10_keep_alive(server4):
     ka = b"GET /notes.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
     with HttpClient(server4.port) as c:

@@ -524,10 +524,11 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     head.put("\r\n");
     const bool send_body = !bodiless && !head_only && length > 0;
     const bool text = send_body && file.fd < 0;
-    // When the client asked to close (so it sends nothing more), the last segment is held back
-    // (MSG_MORE) for the close that follows at once, and the FIN rides on it: a packet less each
-    // way. Never for an error or a stop: input left unread makes the close a reset, and a reset
-    // drops what was held back.
+    // When the client asked to close, the last segment is held back (MSG_MORE) and the
+    // shutdown right after it sets FIN on it and sends both: a packet less each way. The
+    // shutdown, not the close, sends them: a request the client sends anyway (RFC 9112 §9.6
+    // says it must not) would make the close a reset, and a reset drops what is still held.
+    // Never for an error or a stop, which close without a shutdown.
     const bool client_closes = close && req && status < 400 && !wants_keep_alive(*req);
     sys::iovec iov[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
     long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, settings.send_timeout_ns,
@@ -535,6 +536,7 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     std::uint64_t sent = text && r > 0 ? body.size() : 0;
     if (r >= 0 && send_body && !text)
         r = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, settings.send_timeout_ns, sent);
+    if (r >= 0 && client_closes) sys::shutdown(conn.fd, sys::SHUT_WR);
     log_access(conn, req, status, sent);
     co_return r;
 }
