@@ -1707,6 +1707,17 @@ def assert_healthy(port, what="afterwards"):
         raise AssertionError(f"server not healthy {what}: {type(e).__name__}: {e}") from None
 
 
+def read_rest(sock, got, total, deadline):
+    """Reads from sock onto the bytearray `got` until it holds `total` bytes, failing on an end
+    of stream first or at `deadline` (time.monotonic()). Returns `got`."""
+    while len(got) < total:
+        assert time.monotonic() < deadline, f"{len(got)} of {total} bytes by the deadline"
+        chunk = sock.recv(1 << 20)
+        assert chunk, f"connection closed after {len(got)} of {total} bytes"
+        got += chunk
+    return got
+
+
 def exchange(port, raw, method="GET"):
     """Sends raw bytes on a new connection and returns (response, open client)."""
     c = HttpClient(port)
@@ -2687,12 +2698,7 @@ def test_slow_reader_does_not_stall_others(request, tmp_path):
         deadline = time.monotonic() + 30
         resp, body = read_head(slow, deadline)
         assert resp.status == 200 and resp.get("Content-Length") == str(len(data)), resp
-        got = bytearray(body)
-        while len(got) < len(data):
-            assert time.monotonic() < deadline, f"slow reader: {len(got)} of {len(data)} bytes after 30s"
-            chunk = slow.recv(1 << 20)
-            assert chunk, f"connection closed after {len(got)} of {len(data)} bytes"
-            got += chunk
+        got = read_rest(slow, bytearray(body), len(data), deadline)
         assert_bytes_equal(bytes(got), data, "slow reader's 16 MiB")
     finally:
         slow.close()
@@ -3170,10 +3176,7 @@ def test_send_timeout_spares_a_slow_steady_reader(request, tmp_path):
             assert chunk, f"cut after {len(got)} bytes, {time.monotonic() - t0:.2f}s into a steady read"
             got += chunk
             time.sleep(0.02)
-        while len(got) < len(data):  # then the rest at full speed
-            chunk = s.recv(1 << 20)
-            assert chunk, f"cut after {len(got)} of {len(data)} bytes"
-            got += chunk
+        read_rest(s, got, len(data), time.monotonic() + 30)  # then the rest at full speed
         assert_bytes_equal(bytes(got), data, "slow steady reader's 8 MiB")
     finally:
         s.close()
