@@ -52,6 +52,9 @@ constexpr std::string_view kUsage =
     "  --body-timeout SECS      the same for a request body (default: 60)\n"
     "  --keepalive-timeout SECS idle time allowed between requests (default: 60)\n"
     "  --send-timeout SECS      time a client may stall reading a response (default: 60)\n"
+    "  --linger-timeout SECS    after an error answer, time to read and drop what the client\n"
+    "                           still sends, so it reads the answer, not a reset; 0 closes\n"
+    "                           at once (default: 5)\n"
     "  --ws-max-message BYTES   largest WebSocket message, else 1009 (default: 16777216)\n"
     "  --ws-ping-interval SECS  ping a silent WebSocket; 1001 if no answer (default: 30)\n"
     "  --ws-max-backlog BYTES   unread replies before 1008 (default: 1048576)\n"
@@ -155,6 +158,7 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--ws-max-backlog", 1, kGiB},
     {"--drain-timeout", 1, 86400},
     {"--defer-accept", 0, 3600},
+    {"--linger-timeout", 0, 86400},
 };
 constexpr int kNumberFlagCount = sizeof kNumberFlags / sizeof kNumberFlags[0];
 
@@ -228,7 +232,8 @@ int parse_args(int argc, char** argv, Options& o) {
             case 6: o.ws.ping_interval_ns = v * http::kSecond; break;
             case 7: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
             case 8: o.drain_ns = v * http::kSecond; break;
-            default: o.defer_accept_s = static_cast<int>(v); break;
+            case 9: o.defer_accept_s = static_cast<int>(v); break;
+            default: o.http.linger_ns = v * http::kSecond; break;
             }
             continue;
         }

@@ -38,6 +38,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -1309,6 +1311,8 @@ BAD_ARGS = [
     ("defer-accept-negative", "2", HOST, None, ["--defer-accept", "-1"], 2),
     ("defer-accept-3601", "2", HOST, None, ["--defer-accept", "3601"], 2),
     ("defer-accept-missing", "2", HOST, None, ["--defer-accept"], 2),
+    ("linger-timeout-negative", "2", HOST, None, ["--linger-timeout", "-1"], 2),
+    ("linger-timeout-86401", "2", HOST, None, ["--linger-timeout", "86401"], 2),
     ("port-in-use", "2", HOST, None, [], 1),
 ]
 
@@ -2779,7 +2783,8 @@ def test_validators_follow_each_file(request, tmp_path):
 
 
 # --------------------------------------------------------------------------
-# 26. Timeouts: --header-timeout, --body-timeout, --keepalive-timeout, --send-timeout
+# 26. Timeouts: --header-timeout, --body-timeout, --keepalive-timeout, --send-timeout,
+#     --linger-timeout
 # --------------------------------------------------------------------------
 
 def test_header_timeout_not_renewed_by_trickle(request, www, tmp_path):
@@ -3181,6 +3186,114 @@ def test_send_timeout_spares_a_slow_steady_reader(request, tmp_path):
     finally:
         s.close()
 
+
+# Lingering close: after an error answer the server ends its side and reads what the client still
+# sends until the client ends its own, or --linger-timeout passes; closing on unread bytes would
+# reset the connection, and a client still writing would see the reset, not the answer.
+
+def send_after_answer(s, what, seconds, pause):
+    """Sends 1 KiB pieces on `s` for `seconds`, `pause` apart; returns time.monotonic() when the
+    first send fails (the server reset the connection), or None if all went through."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        try:
+            s.sendall(b"x" * 1024)
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic()
+        except socket.timeout:
+            raise AssertionError(f"{what}: a send stalled: the server stopped reading") from None
+        time.sleep(pause)
+    return None
+
+
+@pytest.mark.parametrize("head,status", [
+    (b"POST /notes.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 8388608\r\n\r\n", 413),
+    (b"POST /notes.txt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800000\r\n", 413),
+    (b"GET /notes.txt HTTP/1.1\r\n\r\n", 400),                              # no Host
+    (b"GET /notes.txt HTTP/1.1\r\nHost: a\r\nBad Name: 1\r\n\r\n", 400),
+    (b"GET /notes.txt HTTP/3.0\r\nHost: a\r\n\r\n", 505),
+    (b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", 426),
+], ids=["length-over-limit", "chunk-over-limit", "no-host", "bad-header", "version", "ws-version"])
+def test_error_answer_read_while_client_still_sends(server4, head, status):
+    """The client sends 2 MiB more after a head the server refuses: every send goes through, the
+    answer arrives whole and ends (FIN), and once the client ends its side the connection ends
+    without a reset. (Closing on unread bytes instead resets it: the client's sends fail.)"""
+    s = socket.create_connection((HOST, server4.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(head)
+        for _ in range(2048):
+            try:
+                s.sendall(b"x" * 1024)
+            except (BrokenPipeError, ConnectionResetError) as e:
+                raise AssertionError(f"reset while still sending after a {status}: {e}") from None
+        got = read_until_eof(s, f"the {status} answer")
+        assert got.startswith(b"HTTP/1.1 %d " % status), got[:200]
+        head_end = got.index(b"\r\n\r\n") + 4
+        length = int(re.search(rb"\r\ncontent-length: *(\d+)\r\n", got[:head_end], re.I).group(1))
+        assert len(got) == head_end + length, f"answer of {len(got)} bytes for {head_end} + {length}"
+        assert b"\r\nConnection: close\r\n" in got[:head_end]
+        s.shutdown(socket.SHUT_WR)
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            raise AssertionError(f"the server reset the connection after its {status}") from None
+    finally:
+        s.close()
+    assert_healthy(server4.port)
+
+
+def test_refused_upload_gets_its_answer_through_urllib(server4):
+    """A library client that sends its whole body before it reads (urllib) gets 413 for an
+    8 MiB upload, not 'connection reset by peer'."""
+    url = f"http://{HOST}:{server4.port}/notes.txt"
+    req = urllib.request.Request(url, data=b"x" * (8 << 20), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=SOCK_TIMEOUT)
+    assert e.value.code == 413
+
+
+def test_linger_timeout_bounds_the_wait(request, www, tmp_path):
+    """--linger-timeout 1: a client that keeps sending after its 400 is read for about 1 s (its
+    sends go through), then the connection is closed (they fail). Sending does not renew it."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--linger-timeout", "1"])
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        t0 = time.monotonic()
+        assert read_until_eof(s, "the 400").startswith(b"HTTP/1.1 400 ")
+        failed = send_after_answer(s, "lingering", 4.0, pause=0.05)
+    finally:
+        s.close()
+    assert failed is not None, "still reading what the client sends 4 s after its 400"
+    assert 0.8 <= failed - t0 <= 2.5, f"sends failed {failed - t0:.2f}s after the 400; expected ~1 s"
+    assert_healthy(srv.port)
+
+
+def test_linger_timeout_0_closes_at_once(request, www, tmp_path):
+    """--linger-timeout 0: no lingering; sends after the 400 fail at once (the reset)."""
+    srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--linger-timeout", "0"])
+    s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        assert read_until_eof(s, "the 400").startswith(b"HTTP/1.1 400 ")
+        t0 = time.monotonic()
+        failed = send_after_answer(s, "not lingering", 2.0, pause=0.05)
+    finally:
+        s.close()
+    assert failed is not None and failed - t0 < 0.5, "sends after the 400 still went through"
+
+
+def test_stop_ends_a_linger_at_once(request, www, tmp_path):
+    """A connection lingering after its 400 (--linger-timeout 30, the client silent and never
+    closing) does not hold up a graceful stop."""
+    srv = stop_start(request, www, tmp_path, workers=2, extra=["--linger-timeout", "30"])
+    with socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT) as s:
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        assert read_until_eof(s, "the 400").startswith(b"HTTP/1.1 400 ")
+        t0 = stop_signal(srv, signal.SIGTERM, 15)
+        rc, took = stop_wait_exit(srv, t0, 3.0, "with a lingering connection")
+    assert rc == 0 and took < 1.5, f"exit status {rc} {took:.2f}s after the signal{srv.diagnostics()}"
 
 # --------------------------------------------------------------------------
 # 27. --max-connections: 503 beyond the limit, served again once one closes
@@ -5838,7 +5951,7 @@ def test_help_lists_every_flag_with_its_default():
     with_default = ["--root", "--log", "--max-connections", "--header-timeout", "--body-timeout",
                     "--keepalive-timeout", "--send-timeout", "--ws-max-message",
                     "--ws-ping-interval", "--ws-max-backlog", "--drain-timeout", "--defer-accept",
-                    "--no-sandbox"]
+                    "--linger-timeout", "--no-sandbox"]
     for flag in with_default:
         entry = re.search(rf"^  {flag}\b(.*?)(?=^  -|^\S|\Z)", out, re.M | re.S)
         assert entry and "default" in entry.group(1), f"{flag}: {entry and entry.group(0)!r}"

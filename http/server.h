@@ -41,6 +41,7 @@ inline constexpr int kDefaultBodyTimeoutS = 60;       // a whole request body, l
 inline constexpr int kDefaultKeepAliveTimeoutS = 60;  // idle between requests
 inline constexpr int kDefaultSendTimeoutS = 60;       // a client that stops reading a response
 inline constexpr int kDefaultMaxConnections = 10000;  // beyond: 503 and close
+inline constexpr int kDefaultLingerTimeoutS = 5;      // reading what follows an error answer
 
 struct Config {
     int root_fd = -1;                 // the document root, opened O_PATH | O_DIRECTORY
@@ -51,6 +52,7 @@ struct Config {
     std::int64_t body_timeout_ns = kDefaultBodyTimeoutS * kSecond;
     std::int64_t keep_alive_timeout_ns = kDefaultKeepAliveTimeoutS * kSecond;
     std::int64_t send_timeout_ns = kDefaultSendTimeoutS * kSecond;
+    std::int64_t linger_ns = kDefaultLingerTimeoutS * kSecond;  // 0: close at once
     int max_connections = kDefaultMaxConnections;  // open at once, over all workers
     bool access_log = true;
 };
