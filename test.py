@@ -3270,6 +3270,45 @@ def test_linger_timeout_bounds_the_wait(request, www, tmp_path):
     assert_healthy(srv.port)
 
 
+def test_linger_flood_holds_neither_the_worker_nor_past_the_timeout(request, www, tmp_path):
+    """One worker, --linger-timeout 2: a client floods as fast as it can after its 400. Requests
+    from another client on the same worker are answered meanwhile, and the flood is cut near
+    2 s: reading it neither holds the worker nor renews the linger."""
+    srv = _start_fixture_server(request, www, tmp_path, 1, extra_args=["--linger-timeout", "2"])
+    flooder = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+    result = {}
+
+    def flood():
+        chunk = b"x" * (256 << 10)
+        t0 = time.monotonic()
+        try:
+            while time.monotonic() - t0 < 8:
+                flooder.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            result["cut"] = time.monotonic() - t0
+        except OSError as e:
+            result["error"] = e
+
+    try:
+        flooder.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        assert read_until_eof(flooder, "the 400").startswith(b"HTTP/1.1 400 ")
+        thread = threading.Thread(target=flood)
+        thread.start()
+        slowest = 0.0
+        with HttpClient(srv.port) as c:
+            while thread.is_alive() and len(result) == 0:
+                t = time.monotonic()
+                check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+                slowest = max(slowest, time.monotonic() - t)
+                time.sleep(0.05)
+        thread.join(10)
+    finally:
+        flooder.close()
+    assert "cut" in result, f"the flood was not cut by the server: {result}"
+    assert 1.6 <= result["cut"] <= 4.0, f"flood cut after {result['cut']:.2f}s; expected ~2 s"
+    assert slowest < 1.0, f"a request beside the flood took {slowest:.2f}s"
+
+
 def test_linger_timeout_0_closes_at_once(request, www, tmp_path):
     """--linger-timeout 0: no lingering; sends after the 400 fail at once (the reset)."""
     srv = _start_fixture_server(request, www, tmp_path, 2, extra_args=["--linger-timeout", "0"])

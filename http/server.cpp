@@ -467,14 +467,18 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     // connection, and a client still writing then sees "connection reset" where it should read
     // the answer (the staged close of RFC 9112 §9.6). So end our side (FIN after the answer),
     // then read and drop what comes until the client ends its side or --linger-timeout passes.
-    // The wait is idle: a graceful stop ends it at once.
+    // It holds no buffer, a client that floods cannot hold the worker (drain_input), and the
+    // wait is idle: a graceful stop ends it at once.
+    release_buffers(conn);
     if (refused && settings.linger_ns > 0 && !ex::stopping()) {
         sys::shutdown(fd, sys::SHUT_WR);
-        const std::int64_t deadline = deadline_in(settings.linger_ns);
-        while (co_await net::recv(fd, conn.buf, kReadBufferBytes, deadline, true) > 0) {
+        const std::int64_t until = deadline_in(settings.linger_ns);
+        bool more;
+        while (net::drain_input(fd, more) && rt::thread_clock().monotonic_ns < until) {
+            const int w = co_await net::WaitReady{fd, sys::POLLIN, more ? 0 : until, true};  // 0: others first
+            if (w < 0 && !(more && w == -sys::ETIMEDOUT)) break;
         }
     }
-    release_buffers(conn);
     if (!taken) close_connection(fd);
 }
 

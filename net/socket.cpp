@@ -150,5 +150,14 @@ ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::
     co_return 0;
 }
 
+bool drain_input(int fd, bool& more) {
+    char sink[4096];
+    for (int i = 0; i < kDrainReads; ++i) {
+        const long n = sys::recv(fd, sink, sizeof sink, sys::MSG_DONTWAIT);
+        if (n <= 0) return more = false, n == -sys::EAGAIN;
+    }
+    return more = true;
+}
+
 }  // namespace net
 

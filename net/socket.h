@@ -101,4 +101,11 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
 // 0 when all went out, or -errno (then `sent` says how far it got).
 ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t stall_ns, std::uint64_t& sent);
 
+// Reads and drops what the peer has sent, for a connection that is closing: at most
+// kDrainReads reads at a time, so a peer that floods cannot hold the worker. False once the
+// peer has ended its side (or the socket failed); `more`: it stopped with bytes left, so the
+// caller should let the worker's other tasks run and call again.
+inline constexpr int kDrainReads = 16;
+bool drain_input(int fd, bool& more);
+
 }  // namespace net

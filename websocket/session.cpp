@@ -223,18 +223,6 @@ long receive(Session& s, std::uint8_t*& in, bool& drained) {
     return n;
 }
 
-// Reads and drops what the peer still sends after our close, at most kReadsBeforeYield reads at
-// a time: a peer that floods must not hold the worker. False once the peer has closed. `more`:
-// it stopped with bytes left.
-bool drain(int fd, bool& more) {
-    char sink[4096];
-    for (int i = 0; i < kReadsBeforeYield; ++i) {
-        const long n = sys::recv(fd, sink, sizeof sink, sys::MSG_DONTWAIT);
-        if (n <= 0) return more = false, n == -sys::EAGAIN;
-    }
-    return more = true;
-}
-
 // The log lines of a session's start and end. Kept out of the coroutines: a log line's buffer
 // would otherwise live in the session's frame for as long as it is open.
 void log_open(const sys::sockaddr_any& peer, std::string_view target) {
@@ -310,7 +298,7 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
             // its bytes unread would reset the connection under the close frame.
             if (!linger_until) sys::shutdown(s.fd, sys::SHUT_WR), linger_until = now() + kLingerNs;
             bool more;
-            if (!drain(s.fd, more) || now() >= linger_until) break;
+            if (!net::drain_input(s.fd, more) || now() >= linger_until) break;
             deadline = more ? 0 : linger_until;  // 0: let the worker's other tasks run first
         } else {
             break;
