@@ -383,13 +383,12 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     std::int64_t head_deadline = 0;
     bool taken = false;    // by an upgrade
     bool drained = false;  // the last receive emptied the socket
-    bool refused = false;  // answered with an error: what the client still sends is unread
     while (conn.buf || take_buffers(conn)) {
         Request* const req = conn.request;
         const ParseResult pr = parse_request({conn.buf, conn.len}, *req);
         if (pr.kind == ParseResult::incomplete) {
             if (conn.len == kReadBufferBytes) {  // the parser's limits answer first; a last guard
-                refused = co_await send_response(conn, nullptr, 431, "", "", true) >= 0;
+                co_await send_response(conn, nullptr, 431, "", "", true);
                 break;
             }
             // The header timeout runs from a request's first byte and is not renewed by later
@@ -415,20 +414,20 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             const long n = co_await net::recv(fd, conn.buf + conn.len, room,
                                               idle ? deadline_in(settings.keep_alive_timeout_ns) : head_deadline, idle);
             drained = n > 0 && static_cast<std::size_t>(n) < room;
-            if (n == -sys::ETIMEDOUT && !idle) refused = co_await send_response(conn, nullptr, 408, "", "", true) >= 0;
+            if (n == -sys::ETIMEDOUT && !idle) co_await send_response(conn, nullptr, 408, "", "", true);
             if (n < 0 && n != -sys::ETIMEDOUT && n != -sys::ECANCELED) log_error(conn, "receive failed", n);
             if (n <= 0) break;
             conn.len += static_cast<std::size_t>(n);
             continue;
         }
         if (pr.kind == ParseResult::error) {
-            refused = co_await send_response(conn, nullptr, pr.status, "", "", true) >= 0;
+            co_await send_response(conn, nullptr, pr.status, "", "", true);
             break;
         }
         head_deadline = 0;
         const BodyFraming framing = check_framing(*req);
         if (framing.status) {
-            refused = co_await send_response(conn, req, framing.status, "", "", true) >= 0;
+            co_await send_response(conn, req, framing.status, "", "", true);
             break;
         }
         std::size_t next = pr.consumed;
@@ -443,7 +442,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
                 if (n > 0 && n < static_cast<long>(kContinue.size())) break;  // half a line: nothing sane follows
             }
             const int r = co_await discard_body(conn, pr.consumed, framing, next, drained);
-            if (r > 0) refused = co_await send_response(conn, req, r, "", "", true) >= 0;
+            if (r > 0) co_await send_response(conn, req, r, "", "", true);
             if (r < 0) log_error(conn, "request body cut short", r);
             if (r != 0) break;
         }
@@ -452,7 +451,6 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         const std::string_view path = path_of(req->target);
         if (settings.upgrade && is_upgrade_path(path)) {
             taken = co_await settings.upgrade(conn, *req, pr.consumed) == 1;
-            refused = !taken;  // it answered with an error (or found no memory for its session)
             break;
         }
         const int keep = co_await answer(conn, *req, path);
@@ -467,14 +465,14 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     // connection, and a client still writing then sees "connection reset" where it should read
     // the answer (the staged close of RFC 9112 §9.6). So end our side (FIN after the answer),
     // then read and drop what comes until the client ends its side or --linger-timeout passes.
-    // It holds no buffer, a client that floods cannot hold the worker (drain_input), and the
-    // wait is idle: a graceful stop ends it at once.
+    // It holds no buffer, a client that floods cannot hold the worker (drain_input), and a
+    // graceful stop ends it: at once when it is waiting (the wait is idle), else at its next turn.
     release_buffers(conn);
-    if (refused && settings.linger_ns > 0 && !ex::stopping()) {
+    if (conn.linger && settings.linger_ns > 0 && !ex::stopping()) {
         sys::shutdown(fd, sys::SHUT_WR);
         const std::int64_t until = deadline_in(settings.linger_ns);
         bool more;
-        while (net::drain_input(fd, more) && rt::thread_clock().monotonic_ns < until) {
+        while (net::drain_input(fd, more) && rt::thread_clock().monotonic_ns < until && !ex::stopping()) {
             const int w = co_await net::WaitReady{fd, sys::POLLIN, more ? 0 : until, true};  // 0: others first
             if (w < 0 && !(more && w == -sys::ETIMEDOUT)) break;
         }
@@ -546,7 +544,7 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     // shutdown right after it sets FIN on it and sends both: a packet less each way. The
     // shutdown, not the close, sends them: a request the client sends anyway (RFC 9112 §9.6
     // says it must not) would make the close a reset, and a reset drops what is still held.
-    // Never for an error (serve() lingers after it) or a stop.
+    // Never for an error, after which serve() lingers instead (conn.linger), or for a stop.
     const bool client_closes = close && req && status < 400 && !wants_keep_alive(*req);
     sys::iovec iov[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
     long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, settings.send_timeout_ns,
@@ -555,6 +553,7 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     if (r >= 0 && send_body && !text)
         r = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, settings.send_timeout_ns, sent);
     if (r >= 0 && client_closes) sys::shutdown(conn.fd, sys::SHUT_WR);
+    conn.linger = r >= 0 && close && status >= 400;
     log_access(conn, req, status, sent);
     co_return r;
 }

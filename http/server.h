@@ -24,6 +24,7 @@ struct Connection {
     char* buf;        // kReadBufferBytes; bytes [0, len) are received and not yet consumed
     std::size_t len;
     Request* request; // where the current request head is parsed into
+    bool linger = false;  // an error answer ended it: read what the client still sends, then close
 };
 
 // Closes a connection that an upgrade handler took over, and counts it as closed.
