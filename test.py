@@ -3248,6 +3248,32 @@ def test_error_answer_read_while_client_still_sends(server4, head, status):
     assert_healthy(server4.port)
 
 
+def test_large_closing_answer_survives_a_stray_request(server4):
+    """A client asks to close, then sends another request anyway (RFC 9112 §9.6 says it must
+    not) while it reads slowly: the whole 100 KiB answer still arrives, then the end of stream.
+    (Closed without lingering, the stray request resets the connection and drops what the
+    server still had queued: 10 of 10 tries lost most of the body.)"""
+    for attempt in range(5):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(SOCK_TIMEOUT)
+        s.connect((HOST, server4.port))
+        try:
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            time.sleep(0.001)
+            s.sendall(build_request("GET", "/notes.txt", server4.port))  # the stray one
+            time.sleep(0.2)
+            try:
+                got = read_until_eof(s, "a closing answer")
+            except ConnectionResetError:
+                raise AssertionError(f"attempt {attempt}: reset before the answer was whole") from None
+        finally:
+            s.close()
+        head_end = got.find(b"\r\n\r\n") + 4
+        assert got.startswith(b"HTTP/1.1 200 "), got[:200]
+        assert_bytes_equal(got[head_end:], BIG, f"attempt {attempt}: the body")
+
+
 def test_refused_upload_gets_its_answer_through_urllib(server4):
     """A library client that sends its whole body before it reads (urllib) gets 413 for an
     8 MiB upload, not 'connection reset by peer'."""

@@ -461,9 +461,10 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         __builtin_memmove(conn.buf, conn.buf + next, conn.len);
     }
     // After an error answer the client may still be sending: the rest of a body it was refused,
-    // or requests behind a bad one. Closing with bytes unread makes the kernel reset the
-    // connection, and a client still writing then sees "connection reset" where it should read
-    // the answer (the staged close of RFC 9112 §9.6). So end our side (FIN after the answer),
+    // or requests behind a bad one; after a large answer, a request it sends anyway. Closing with
+    // bytes unread makes the kernel reset the connection: a client still writing then sees
+    // "connection reset" where it should read the answer, and what is still queued for it is
+    // dropped (the staged close of RFC 9112 §9.6). So end our side (FIN after the answer),
     // then read and drop what comes until the client ends its side or --linger-timeout passes.
     // It holds no buffer, a client that floods cannot hold the worker (drain_input), and a
     // graceful stop ends it: at once when it is waiting (the wait is idle), else at its next turn.
@@ -553,7 +554,10 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     if (r >= 0 && send_body && !text)
         r = co_await net::send_file(conn.fd, file.fd, static_cast<long>(file.first), file.length, settings.send_timeout_ns, sent);
     if (r >= 0 && client_closes) sys::shutdown(conn.fd, sys::SHUT_WR);
-    conn.linger = r >= 0 && close && status >= 400;
+    // A file sent with sendfile may still be queued here when the connection closes; a request
+    // the client sends anyway would then reset it and drop the rest. So that, like an error,
+    // lingers; a small answer has left with its FIN.
+    conn.linger = r >= 0 && close && (status >= 400 || (send_body && !text));
     log_access(conn, req, status, sent);
     co_return r;
 }

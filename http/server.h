@@ -24,7 +24,7 @@ struct Connection {
     char* buf;        // kReadBufferBytes; bytes [0, len) are received and not yet consumed
     std::size_t len;
     Request* request; // where the current request head is parsed into
-    bool linger = false;  // an error answer ended it: read what the client still sends, then close
+    bool linger = false;  // see send_response: read what the client still sends, then close
 };
 
 // Closes a connection that an upgrade handler took over, and counts it as closed.
@@ -75,7 +75,8 @@ struct FileBody {
 // Sends a response: the status line, Server, Date, `extra_headers` (each line ending in CRLF),
 // Content-Length, then `body` or the bytes of `file` (with sendfile), unless the status has no
 // body or `head_only`. An error status (4xx, 5xx) without a body gets a short HTML page.
-// Logs the access line. Returns bytes sent or -errno.
+// Logs the access line. Returns bytes sent or -errno. With `close`, sets conn.linger for an
+// error or a body sent with sendfile: the connection is then closed with a lingering close.
 ex::Task<long> send_response(Connection& conn, const Request* req, int status, std::string_view extra_headers,
                              std::string_view body, bool close, bool head_only = false, FileBody file = {});
 
