@@ -42,7 +42,7 @@ inline constexpr int kDefaultBodyTimeoutS = 60;       // a whole request body, l
 inline constexpr int kDefaultKeepAliveTimeoutS = 60;  // idle between requests
 inline constexpr int kDefaultSendTimeoutS = 60;       // a client that stops reading a response
 inline constexpr int kDefaultMaxConnections = 10000;  // beyond: 503 and close
-inline constexpr int kDefaultLingerTimeoutS = 5;      // reading what follows an error answer
+inline constexpr int kDefaultLingerTimeoutS = 5;      // reading what follows a closing error or file
 
 struct Config {
     int root_fd = -1;                 // the document root, opened O_PATH | O_DIRECTORY
