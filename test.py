@@ -1584,6 +1584,72 @@ def test_body_is_skipped_before_next_request(server4, body):
         check_file_response(get, "/notes.txt")
 
 
+@pytest.mark.parametrize("body", [
+    b"0\r\n\n",                        # a bare LF where the trailers end (RFC 9112 §7.1.2)
+    b"0\r\nno colon\r\n\r\n",
+    b"0\r\nX-A: 1\r\n folded\r\n\r\n",  # obs-fold
+    b"0\r\nX-A: \x01\r\n\r\n",
+    b"5 junk\r\nhello\r\n0\r\n\r\n",     # RFC 9112 §7.1.1: only an extension may follow the size
+], ids=["bare-lf-end", "no-colon", "obs-fold", "control-byte", "size-junk"])
+def test_malformed_chunked_framing_is_400_and_closes(server4, body):
+    """A trailer or size line this server cannot frame exactly gets 400 and the connection ends:
+    a peer that reads it otherwise (a bare LF taken for the end of the trailers) would see the
+    request behind it where this server saw part of the body."""
+    with HttpClient(server4.port) as c:
+        raw = (b"POST /notes.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+               + build_request("GET", "/notes.txt", server4.port))
+        (resp,) = _raw_exchange(c, raw, ["POST"])
+        assert resp.status == 400, resp
+        assert c.wait_closed(), "the connection stays open after a 400 for its body's framing"
+    assert_healthy(server4.port)
+
+
+@pytest.mark.parametrize("extra,status", [(0, 405), (1, 413)], ids=["1MiB", "1MiB+1"])
+def test_chunked_body_limit_is_the_content_length_one(server4, extra, status):
+    """1 MiB of data in chunks is taken (405 for the POST, then the next request); one byte more
+    is refused with 413, counted in data as Content-Length counts it."""
+    half = 512 * 1024
+    body = (b"%x\r\n" % half + b"a" * half + b"\r\n") * 2
+    if extra:
+        body += b"1\r\nb\r\n"
+    body += b"0\r\n\r\n"
+    with HttpClient(server4.port) as c:
+        raw = (b"POST /notes.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+               + build_request("GET", "/notes.txt", server4.port))
+        if status == 405:
+            post, get = _raw_exchange(c, raw, ["POST", "GET"])
+            assert post.status == 405, post
+            check_file_response(get, "/notes.txt")
+        else:
+            c.sock.sendall(raw)
+            c.parser.expect("POST")
+            resp = c.read()
+            assert resp.status == 413, resp
+
+
+@pytest.mark.parametrize("host,status", [
+    ("a:b", 400), ("a:80:80", 400), ("::::", 400), ("[::1", 400), ("a]", 400), ("a%zz", 400), ("[g::1]", 400),
+    ("[::1]:8080", 200), ("a:", 200), ("a%2Db", 200), ("127.0.0.1:1", 200),
+])
+def test_host_must_be_a_valid_authority(server4, host, status):
+    """RFC 9112 §3.2: a Host with an invalid value is a 400. uri-host [":" port]: a bracketed IP
+    literal or a reg-name (with %XX escapes), then digits."""
+    resp, c = exchange(server4.port, f"GET /notes.txt HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    c.close()
+    assert resp.status == status, (host, resp)
+
+
+def test_special_paths_in_absolute_form(server4):
+    """RFC 9112 §3.2.2: a server MUST accept the absolute form; /health and /metrics answer in it
+    as they do in origin form."""
+    with HttpClient(server4.port) as c:
+        for target in (f"http://{HOST}:{server4.port}/health", "http://x/health?probe=1"):
+            resp = c.request("GET", target)
+            assert resp.status == 200 and resp.body == b"ok\n", (target, resp)
+        resp = c.request("GET", "http://x/metrics")
+        assert resp.status == 200 and b"asyncnostd_connections_open" in resp.body, resp
+
+
 def test_body_split_across_writes(server4):
     """A body arriving in pieces, slower than the head, is still skipped exactly."""
     with HttpClient(server4.port) as c:
@@ -2337,6 +2403,24 @@ def test_directory_redirect_names_the_directory_found(request, tmp_path):
         assert c.request("GET", "/file.txt").status == 200
 
 
+@pytest.mark.parametrize("query,status", [
+    ("q=" + "a" * 600, 301), ("q=" + '"' * 300, 301),   # fit, escapes and all
+    ("q=" + "a" * 950, 301), ("q=" + "a" * 2000, 414), ("q=" + '"' * 400, 414),
+], ids=["600", "300-quotes", "950", "2000", "400-quotes"])
+def test_directory_redirect_with_a_long_query(server4, query, status):
+    """The 301's Location carries the query, escaped (a '"' becomes %22). One too long for the
+    answer's head gets 414 instead; never a head cut short, which would swallow the next answer
+    on the connection into its own."""
+    with HttpClient(server4.port) as c:
+        raw = (f"GET /sub?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+               + build_request("GET", "/notes.txt", server4.port))
+        first, second = _raw_exchange(c, raw, ["GET", "GET"])
+        assert first.status == status, first
+        if status == 301:
+            assert first.get("Location") == "/sub/?" + query.replace('"', "%22"), first
+        check_file_response(second, "/notes.txt")
+
+
 def test_file_with_trailing_slash_is_404(server4):
     """"notes.txt/" names a directory, and there is none: 404, as nginx answers, rather than the
     file (whose relative links would then resolve one level too deep)."""
@@ -2381,6 +2465,27 @@ IMF_FIXDATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|
 
 def http_date(dt):
     return email.utils.format_datetime(dt.astimezone(datetime.timezone.utc), usegmt=True)
+
+
+def test_last_modified_in_the_future_is_the_date(request, tmp_path):
+    """RFC 9110 §8.8.2.1: a Last-Modified later than the answer's Date is replaced with the Date.
+    An If-Range naming a date whose second has not passed is weak (§8.8.2.2): the whole file."""
+    root = make_root(tmp_path, {"future.txt": b"from the future\n", "past.txt": b"from the past\n"})
+    now = int(time.time())
+    os.utime(root / "future.txt", (now + 3600, now + 3600))
+    os.utime(root / "past.txt", (now - 3600, now - 3600))
+    srv = ServerProcess(2, root, tmp_path / "s.log", tmp_path)
+    request.addfinalizer(srv.stop)
+    with HttpClient(srv.port) as c:
+        resp = c.request("GET", "/future.txt")
+        assert resp.status == 200, resp
+        assert resp.get("Last-Modified") == resp.get("Date"), resp
+        for name, mtime, status in (("future", now + 3600, 200), ("past", now - 3600, 206)):
+            stamp = http_date(datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc))
+            resp = c.request("GET", f"/{name}.txt", [("Range", "bytes=0-3"), ("If-Range", stamp)])
+            assert resp.status == status, (name, resp)
+        resp = c.request("GET", "/past.txt")
+        assert resp.get("Last-Modified") == http_date(datetime.datetime.fromtimestamp(now - 3600, datetime.timezone.utc))
 
 
 def test_response_headers(server4, www):
@@ -3237,7 +3342,8 @@ def test_error_answer_read_while_client_still_sends(server4, head, status):
         head_end = got.index(b"\r\n\r\n") + 4
         length = int(re.search(rb"\r\ncontent-length: *(\d+)\r\n", got[:head_end], re.I).group(1))
         assert len(got) == head_end + length, f"answer of {len(got)} bytes for {head_end} + {length}"
-        assert b"\r\nConnection: close\r\n" in got[:head_end] or b"HTTP/1.0" in head
+        # "close" in the Connection list (a 426 lists "upgrade" too, RFC 9110 §7.8)
+        assert re.search(rb"\r\nConnection: (\w+, )*close\r\n", got[:head_end]) or b"HTTP/1.0" in head
         s.shutdown(socket.SHUT_WR)
         try:
             assert s.recv(1) == b""
@@ -3743,6 +3849,9 @@ WSC_HANDSHAKE_400 = [
     ("post", "POST", "HTTP/1.1", True, wsc_std_headers()),
     ("head", "HEAD", "HTTP/1.1", True, wsc_std_headers()),
     ("two-keys", "GET", "HTTP/1.1", True, wsc_std_headers() + [("Sec-WebSocket-Key", _key_of(16))]),  # §11.3.1
+    # §11.3.5: the version MUST NOT appear more than once in a request, whatever the values
+    ("two-versions-13-8", "GET", "HTTP/1.1", True, wsc_std_headers() + [("Sec-WebSocket-Version", "8")]),
+    ("two-versions-13-13", "GET", "HTTP/1.1", True, wsc_std_headers() + [("Sec-WebSocket-Version", "13")]),
 ]
 
 
@@ -3767,7 +3876,59 @@ def test_wsc_handshake_version_426(wsc, version):
     assert resp.status == 426, f"Sec-WebSocket-Version: {version}: expected 426, got {resp!r}"
     assert resp.get_all("sec-websocket-version") == ["13"], \
         f"426 without `Sec-WebSocket-Version: 13`: {resp.headers!r}"
+    # RFC 9110 §15.5.22: a 426 names the protocol it requires; §7.8: with "upgrade" in Connection
+    assert (resp.get("upgrade") or "").lower() == "websocket", f"426 without `Upgrade: websocket`: {resp.headers!r}"
+    tokens = [t.strip().lower() for t in (resp.get("connection") or "").split(",")]
+    assert "upgrade" in tokens, f"426 sends Upgrade without `upgrade` in Connection: {resp.headers!r}"
     assert resp.get("sec-websocket-accept") is None, resp
+    wsc_assert_healthy(wsc)
+
+
+@pytest.mark.parametrize("form", ["absolute", "absolute-with-query", "origin-with-query"])
+def test_wsc_handshake_target_forms(wsc, form):
+    """RFC 6455 §4.1 allows the resource name in absolute form, and RFC 9112 §3.2.2 says a server
+    MUST accept it; a query is part of the resource name and does not change the endpoint."""
+    target = {"absolute": f"http://{HOST}:{wsc.port}/ws",
+              "absolute-with-query": f"http://{HOST}:{wsc.port}/ws?room=1",
+              "origin-with-query": "/ws?room=1"}[form]
+    with wsc_connect(wsc.port, target=target) as ws:
+        ws.echo(OP_TEXT, b"target " + form.encode())
+        ws.close(1000)
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "content-length-late"])
+def test_wsc_handshake_body_is_not_read_as_frames(wsc, framing):
+    """A body on the handshake belongs to the HTTP request (RFC 9112 §6): it is read and dropped,
+    and frames begin after it. The body here is itself a valid masked frame, which must not be
+    echoed; the first echo is of the frame sent after it."""
+    smuggled = wsc_frame(OP_TEXT, b"smuggled")
+    headers = wsc_std_headers()
+    if framing == "chunked":
+        headers.append(("Transfer-Encoding", "chunked"))
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled)
+    else:
+        headers.append(("Content-Length", str(len(smuggled))))
+        body = smuggled
+    with socket.create_connection((HOST, wsc.port), timeout=3.0) as s:
+        lines = [f"GET /ws HTTP/1.1", f"Host: {HOST}:{wsc.port}"] + [f"{k}: {v}" for k, v in headers]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        if framing == "content-length-late":  # the body in a later read than the head
+            s.sendall(head)
+            time.sleep(0.1)
+            s.sendall(body)
+        else:
+            s.sendall(head + body)
+        parser = ResponseParser()
+        parser.expect("GET")
+        resp = read_response(s, parser)
+        assert resp.status == 101, f"handshake with a body ({framing}): {resp!r}"
+        ws = WsClient.__new__(WsClient)
+        ws.port, ws.sock, ws.local, ws.handshake, ws.buf = wsc.port, s, s.getsockname(), resp, parser.buf
+        ws.send(OP_TEXT, b"first real frame")
+        f = wsc_recv_frame(ws, WSC_CLOSE_WAIT, f"echo after a handshake with a {framing} body")
+        assert (f.opcode, f.payload) == (OP_TEXT, b"first real frame"), \
+            f"the handshake's body was read as frames: got {f!r} first"
+        ws.close(1000)
     wsc_assert_healthy(wsc)
 
 

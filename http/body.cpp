@@ -9,8 +9,8 @@ namespace http {
 using namespace std::string_view_literals;
 
 namespace {
-// A chunked body may carry kMaxBodyBytes of data plus this much framing (sizes, extensions,
-// trailers); past that: 413.
+// A chunked body may carry kMaxBodyBytes of data (as a Content-Length may) and this much framing
+// (sizes, extensions, trailers) with it; past either: 413.
 constexpr std::uint64_t kMaxChunkedBytes = kMaxBodyBytes + 64 * 1024;
 }  // namespace
 namespace {
@@ -36,11 +36,32 @@ bool parse_content_length(std::string_view v, std::uint64_t& out, bool& seen) {
     }
 }
 
-// Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2): a reg-name, an IPv4 address or
-// a bracketed IP literal, so only these characters. Anything else (a space, '/', '@') is invalid.
+// Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2). uri-host is a bracketed IP
+// literal (hex digits, ':' and '.' inside, or an IPvFuture "v…"), or a reg-name: unreserved and
+// sub-delims characters and %XX escapes, which covers an IPv4 address. port is digits.
 bool valid_host(std::string_view v) {
-    for (const char c : v)
-        if (!is_uri_char(c, "%[]"sv)) return false;
+    std::size_t i = 0;
+    if (!v.empty() && v[0] == '[') {
+        const std::size_t close = v.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        const bool future = (v[1] | 0x20) == 'v';
+        for (i = 1; i < close; ++i)
+            if (future ? !is_uri_char(v[i], ""sv) : rt::hex_value(v[i]) < 0 && v[i] != ':' && v[i] != '.') return false;
+        ++i;
+    } else {
+        for (; i < v.size() && v[i] != ':'; ++i) {
+            if (v[i] == '%') {
+                if (i + 2 >= v.size() || rt::hex_value(v[i + 1]) < 0 || rt::hex_value(v[i + 2]) < 0) return false;
+                i += 2;
+            } else if (!is_uri_char(v[i], ""sv)) {
+                return false;
+            }
+        }
+    }
+    if (i == v.size()) return true;
+    if (v[i++] != ':') return false;
+    for (; i < v.size(); ++i)
+        if (v[i] < '0' || v[i] > '9') return false;
     return true;
 }
 
@@ -90,11 +111,17 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* p, std::size_t n) {
                 break;
             }
             if (size_digits_ == 0) return fail(400);
-            if (c == ';' || c == ' ' || c == '\t') state_ = size_ext;
+            if (c == ' ' || c == '\t') state_ = size_ws;
+            else if (c == ';') state_ = size_ext;
             else if (c == '\r') state_ = size_lf;
             else return fail(400);
             break;
         }
+        case size_ws:  // whitespace after the size: then an extension's ';' or the line's end
+            if (c == ';') state_ = size_ext;
+            else if (c == '\r') state_ = size_lf;
+            else if (c != ' ' && c != '\t') return fail(400);
+            break;
         case size_ext:  // chunk-ext, skipped; no CR may appear before its CRLF
             if (c == '\r') state_ = size_lf;
             else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t')) return fail(400);
@@ -105,7 +132,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* p, std::size_t n) {
             if (chunk_left_ == 0) {
                 state_ = trailer_start;
             } else {
-                if (chunk_left_ > kMaxBodyBytes) return fail(413);
+                if ((data_ += chunk_left_) > kMaxBodyBytes) return fail(413);  // no overflow: 60 bits each
                 state_ = data;
             }
             break;
@@ -129,13 +156,18 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* p, std::size_t n) {
             if (c != '\n') return fail(400);
             state_ = size;
             break;
-        case trailer_start:  // either the final CRLF, or a trailer field line
+        case trailer_start:  // the final CRLF, or a trailer field line: a name, ':', a value
             if (c == '\r') state_ = end_lf;
-            else state_ = trailer;
+            else if (is_tchar(static_cast<unsigned char>(c))) state_ = trailer_name;
+            else return fail(400);  // a bare LF, whitespace (obs-fold), a control byte
             break;
-        case trailer:
+        case trailer_name:
+            if (c == ':') state_ = trailer_value;
+            else if (!is_tchar(static_cast<unsigned char>(c))) return fail(400);
+            break;
+        case trailer_value:
             if (c == '\r') state_ = trailer_lf;
-            else if (c == '\n') return fail(400);
+            else if (!is_value_char(static_cast<unsigned char>(c))) return fail(400);
             break;
         case trailer_lf:
             if (c != '\n') return fail(400);

@@ -28,8 +28,9 @@ struct BodyFraming {
 // lone "chunked" is not implemented (501); a declared length above kMaxBodyBytes is 413.
 BodyFraming check_framing(const Request& req);
 
-// Consumes a chunked body incrementally: chunk-size [; extensions] CRLF data CRLF … 0 CRLF
-// trailers CRLF. Bytes of extensions and trailers are not kept. Feed it whatever arrived.
+// Consumes a chunked body incrementally (RFC 9112 §7.1): chunk-size [; extensions] CRLF data CRLF
+// … 0 CRLF, trailer field lines, CRLF. Bytes of extensions and trailers are not kept, but a
+// trailer line must be a field line (name ":" value), as in a head. Feed it whatever arrived.
 class ChunkedDecoder {
 public:
     struct Result {
@@ -40,10 +41,14 @@ public:
     Result feed(const char* data, std::size_t n);
 
 private:
-    enum State : std::uint8_t { size, size_ext, size_lf, data, data_cr, data_lf, trailer_start, trailer, trailer_lf, end_lf };
+    enum State : std::uint8_t {
+        size, size_ws, size_ext, size_lf, data, data_cr, data_lf,
+        trailer_start, trailer_name, trailer_value, trailer_lf, end_lf
+    };
     State state_ = size;
     int size_digits_ = 0;
     std::uint64_t chunk_left_ = 0;
+    std::uint64_t data_ = 0;   // data bytes announced so far (at most kMaxBodyBytes, as for Content-Length)
     std::uint64_t total_ = 0;  // every byte of the body seen so far, framing included
 };
 

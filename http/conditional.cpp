@@ -98,7 +98,8 @@ int etag_lines_match(const Request& req, std::string_view name, std::string_view
 }
 }  // namespace
 
-Selection select_representation(const Request& req, std::string_view etag, std::int64_t mtime, std::uint64_t size) {
+Selection select_representation(const Request& req, std::string_view etag, std::int64_t mtime, std::uint64_t size,
+                                std::int64_t now) {
     const Selection whole{200, 0, size};
     std::int64_t date;
     // §13.2.2 steps 1-2: the client's copy must still be current (412 when it is not).
@@ -119,7 +120,7 @@ Selection select_representation(const Request& req, std::string_view etag, std::
     if (const std::string_view v = trim(req.header("If-Range"sv)); v.data()) {
         const bool is_tag = v.starts_with('"') || is_weak(v);
         if (is_tag ? !etag_list_matches(v, etag, false) || v.find(',') != std::string_view::npos
-                   : !rt::parse_http_date(v, date) || date != mtime)
+                   : !rt::parse_http_date(v, date) || date != mtime || mtime >= now)
             return whole;
     }
     const ByteRange r = parse_range(range, size);

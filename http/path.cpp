@@ -75,13 +75,21 @@ PathResult normalize_path(std::string_view target, char* out) {
 }
 
 std::string_view path_of(std::string_view target) {
+    // absolute-form: the path begins after "scheme://authority".
+    if (!target.empty() && target[0] != '/') {
+        if (const std::size_t scheme_end = target.find("://"); scheme_end != std::string_view::npos) {
+            const std::size_t end = target.find_first_of("/?#", scheme_end + 3);
+            target.remove_prefix(end == std::string_view::npos ? target.size() : end);
+        }
+    }
     std::size_t n = 0;
     while (n < target.size() && target[n] != '?' && target[n] != '#') ++n;
     return target.substr(0, n);
 }
 
 std::string_view query_of(std::string_view target) {
-    target.remove_prefix(path_of(target).size());
+    const std::string_view path = path_of(target);
+    target.remove_prefix(static_cast<std::size_t>(path.data() - target.data()) + path.size());
     if (target.empty() || target[0] != '?') return {};
     std::size_t n = 1;
     while (n < target.size() && target[n] != '#') ++n;

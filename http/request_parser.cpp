@@ -7,22 +7,6 @@ using namespace std::string_view_literals;
 
 namespace {
 
-// tchar (RFC 9110 §5.6.2): the characters of a token. A bitmap built at compile time: the parser
-// tests every byte of every method and header name.
-struct TcharSet {
-    std::uint64_t bits[2] = {};  // ASCII only: no byte above 0x7f is a tchar
-    constexpr TcharSet() {
-        for (unsigned c = 0; c < 128; ++c) {
-            const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-            if (alnum || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos)
-                bits[c >> 6] |= std::uint64_t{1} << (c & 63);
-        }
-    }
-};
-constexpr TcharSet kTchars;
-constexpr bool is_tchar(unsigned char c) { return c < 128 && (kTchars.bits[c >> 6] >> (c & 63) & 1); }
-// field-vchar / obs-text / SP / HTAB may appear inside a field value (RFC 9110 §5.5).
-constexpr bool is_value_char(unsigned char c) { return c >= 0x20 ? c != 0x7f : c == '\t'; }
 constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 constexpr ParseResult fail(std::uint16_t status) { return {ParseResult::error, status, 0}; }

@@ -22,6 +22,27 @@ struct Header {
     std::string_view name, value;  // value without surrounding whitespace
 };
 
+namespace detail {
+// tchar (RFC 9110 §5.6.2): the characters of a token. A bitmap built at compile time: the parser
+// tests every byte of every method and header name.
+struct TcharSet {
+    std::uint64_t bits[2] = {};  // ASCII only: no byte above 0x7f is a tchar
+    constexpr TcharSet() {
+        for (unsigned c = 0; c < 128; ++c) {
+            const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+            if (alnum || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos)
+                bits[c >> 6] |= std::uint64_t{1} << (c & 63);
+        }
+    }
+};
+inline constexpr TcharSet kTchars;
+}  // namespace detail
+
+// A byte of a token: a method, a field name (the parser's and the chunked trailer's).
+constexpr bool is_tchar(unsigned char c) { return c < 128 && (detail::kTchars.bits[c >> 6] >> (c & 63) & 1); }
+// field-vchar / obs-text / SP / HTAB may appear inside a field value (RFC 9110 §5.5).
+constexpr bool is_value_char(unsigned char c) { return c >= 0x20 ? c != 0x7f : c == '\t'; }
+
 struct Request {
     std::string_view method;
     std::string_view target;

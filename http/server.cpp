@@ -27,7 +27,8 @@ Config settings;
 rt::Atomic<int> open_connections{0};
 
 constexpr std::string_view kServerHeader = "Server: async-nostd\r\n";
-constexpr std::size_t kHeadBytes = 1024;  // a response head we build; the longest is far below
+constexpr std::size_t kHeadBytes = 1024;  // the header lines an answer adds; the longest is a Location
+constexpr std::size_t kStatusLinesBytes = 256;  // what send_response puts around them
 
 // The Server and Date lines that follow every status line. The date changes once a second; each
 // worker formats them at most that often.
@@ -55,6 +56,7 @@ std::string_view server_and_date_lines() {
 // busy page's requests skip formatting its date and numbers again.
 struct Validators {
     std::int64_t mtime = -1;
+    std::int64_t shown = -1;  // the Last-Modified date: mtime, or now if mtime is in the future
     std::uint64_t size = 0;
     char etag[48];  // "MTIME-SIZE", quotes included
     char last_modified[32];
@@ -68,13 +70,17 @@ thread_local Validators last_validators;
 const Validators& validators_of(const sys::stat& st) {
     Validators& v = last_validators;
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    if (st.st_mtime_sec != v.mtime || size != v.size) {
-        v.mtime = st.st_mtime_sec, v.size = size;
+    // A Last-Modified later than the answer's Date must be replaced with the Date (RFC 9110
+    // §8.8.2.1): a file stamped in the future, by a clock that was ahead or by touch -d.
+    const std::int64_t now = rt::thread_clock().wall_seconds;
+    const std::int64_t shown = st.st_mtime_sec < now ? st.st_mtime_sec : now;
+    if (st.st_mtime_sec != v.mtime || size != v.size || shown != v.shown) {
+        v.mtime = st.st_mtime_sec, v.shown = shown, v.size = size;
         rt::Writer etag(v.etag, sizeof v.etag);
         etag.put('"').put_uint(static_cast<std::uint64_t>(st.st_mtime_sec)).put('-').put_uint(size).put('"');
         v.etag_len = static_cast<std::uint8_t>(etag.size());
         rt::Writer date(v.last_modified, sizeof v.last_modified);
-        put_http_date(date, st.st_mtime_sec);
+        put_http_date(date, shown);
         v.last_modified_len = static_cast<std::uint8_t>(date.size());
     }
     return v;
@@ -200,7 +206,7 @@ int describe_file(const Request& req, std::string_view name, OpenFile* file, boo
     const sys::stat& st = file->st;
     const auto size = static_cast<std::uint64_t>(st.st_size);
     const Validators& v = validators_of(st);
-    const Selection sel = select_representation(req, v.etag_view(), st.st_mtime_sec, size);
+    const Selection sel = select_representation(req, v.etag_view(), st.st_mtime_sec, size, rt::thread_clock().wall_seconds);
     if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
     if (sel.status == 412 || sel.status == 416) return sel.status;
     if (sel.status == 200 && reply) {
@@ -258,6 +264,9 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         headers.put('/');
         put_uri_escaped(headers, query_of(req.target), true);
         headers.put("\r\n");
+        // Escaping can triple a query of up to 8 KiB. Too long to send back: refuse it as a
+        // target too long to serve, rather than redirect to a cut one.
+        if (headers.overflowed()) headers.clear(), status = 414;
     }
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
     const std::size_t name_len = len;
@@ -448,9 +457,10 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         }
         // An upgrade takes the connection over, and it is called from here rather than from
         // answer() so that answer's frame, with its header buffer, is not held while it runs.
+        // The new protocol's bytes begin after the request's body, if it had one.
         const std::string_view path = path_of(req->target);
         if (settings.upgrade && is_upgrade_path(path)) {
-            taken = co_await settings.upgrade(conn, *req, pr.consumed) == 1;
+            taken = co_await settings.upgrade(conn, *req, next) == 1;
             break;
         }
         const int keep = co_await answer(conn, *req, path);
@@ -523,7 +533,7 @@ void on_connection(int fd, const sys::sockaddr_any& peer) {
 ex::Task<long> send_response(Connection& conn, const Request* req, int status, std::string_view extra_headers,
                              std::string_view body, bool close, bool head_only, FileBody file) {
     if (file.bytes) body = {file.bytes + file.first, static_cast<std::size_t>(file.length)}, file.fd = -1;
-    rt::FixedWriter<kHeadBytes> head;
+    rt::FixedWriter<kHeadBytes + kStatusLinesBytes> head;
     put_head_start(head, status);
     head.put(extra_headers);
     rt::FixedWriter<256> page;
@@ -536,9 +546,13 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     const std::uint64_t length = file.fd >= 0 ? file.length : body.size();
     const bool bodiless = status_has_no_body(status);
     if (!bodiless) head.put("Content-Length: ").put_uint(length).put("\r\n");
-    if (close) head.put("Connection: close\r\n");
+    // A 426 names the protocol to upgrade to (an Upgrade line in extra_headers), and a sender of
+    // Upgrade lists "upgrade" in Connection too (RFC 9110 §7.8).
+    if (close) head.put(status == 426 ? "Connection: upgrade, close\r\n" : "Connection: close\r\n");
     else if (req && req->version_minor == 0 && status != 101) head.put("Connection: keep-alive\r\n");
     head.put("\r\n");
+    // Never a head cut short: the client would read the next answer as the rest of it.
+    if (head.overflowed()) co_return -sys::ENOBUFS;
     const bool send_body = !bodiless && !head_only && length > 0;
     const bool text = send_body && file.fd < 0;
     // When the client asked to close, the last segment is held back (MSG_MORE) and the

@@ -32,9 +32,9 @@ void close_connection(int fd);
 
 // Takes over a connection whose request was for one of the configured upgrade paths. It must
 // answer the request itself (101, or an error via send_response) and may use the bytes after
-// `head_bytes` in conn.buf until it returns. It returns 1 when it has taken the socket over (and
+// `request_bytes` (its head and any body) in conn.buf until it returns. It returns 1 when it has taken the socket over (and
 // will call close_connection), else 0, and then the connection is closed.
-using UpgradeHandler = ex::Task<int> (*)(Connection& conn, const Request& req, std::size_t head_bytes);
+using UpgradeHandler = ex::Task<int> (*)(Connection& conn, const Request& req, std::size_t request_bytes);
 
 // The defaults of the limits below, which the command line can change.
 inline constexpr int kDefaultHeaderTimeoutS = 10;     // a whole request head, not renewed per byte

@@ -40,9 +40,12 @@ int check_handshake(const http::Request& req) {
     const std::string_view key = req.header("Sec-WebSocket-Key");
     unsigned char nonce[18];
     if (key.size() != 24 || base64_decode(key, nonce) != 16) return 400;
-    int keys = 0;  // "MUST NOT appear more than once" (§11.3.1)
-    for (int i = 0; i < req.header_count; ++i) keys += http::equals_ignore_case(req.headers[i].name, "Sec-WebSocket-Key");
-    if (keys > 1) return 400;
+    int keys = 0, versions = 0;  // each "MUST NOT appear more than once" in a request (§11.3.1, §11.3.5)
+    for (int i = 0; i < req.header_count; ++i) {
+        keys += http::equals_ignore_case(req.headers[i].name, "Sec-WebSocket-Key");
+        versions += http::equals_ignore_case(req.headers[i].name, "Sec-WebSocket-Version");
+    }
+    if (keys > 1 || versions > 1) return 400;
     if (req.header("Sec-WebSocket-Version") != "13") return 426;
     return 0;
 }
@@ -242,15 +245,15 @@ void log_close(const Session& s) {
 
 // The session after the handshake: a task of its own, so the HTTP connection's frames and buffers
 // are gone while it lives, and it owns the socket. Frames that came with the handshake (in
-// conn.buf after head_bytes) are answered before it first waits, while `conn` is still alive.
+// conn.buf after request_bytes) are answered before it first waits, while `conn` is still alive.
 //
 // Everything it does between waits is plain code; its one wait is for input, room in the socket,
 // or a timer, which keeps its frame (an idle WebSocket's whole cost) small.
-ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, bool chat) {
+ex::DetachedTask session(const http::Connection* conn, std::size_t request_bytes, bool chat) {
     Session s{conn->fd, conn->peer, chat && settings.max_message > kChatMaxMessageBytes ? kChatMaxMessageBytes : settings.max_message};
     stats().opened.add();
     if (chat && !join_chat(s)) send_close(s, 1011);
-    process(s, reinterpret_cast<std::uint8_t*>(conn->buf + head_bytes), conn->len - head_bytes);
+    process(s, reinterpret_cast<std::uint8_t*>(conn->buf + request_bytes), conn->len - request_bytes);
     std::uint8_t* in = nullptr;  // the read buffer, while there is input to process
     int reads = 0;               // in a row without waiting
     std::int64_t linger_until = 0;
@@ -325,11 +328,11 @@ ex::DetachedTask session(const http::Connection* conn, std::size_t head_bytes, b
 
 void configure(const Config& c) { settings = c; }
 
-ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t head_bytes) {
+ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t request_bytes) {
     int status = check_handshake(req);
     rt::FixedWriter<128> headers;
-    if (status == 426) {
-        headers.put("Sec-WebSocket-Version: 13\r\n");
+    if (status == 426) {  // names the protocol it requires (RFC 9110 §15.5.22) and its version
+        headers.put("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
     } else if (status == 0) {
         status = 101;
         char accept[kAcceptKeySize];
@@ -341,7 +344,7 @@ ex::Task<int> upgrade(Connection& conn, const http::Request& req, std::size_t he
         co_return 0;
     log_open(conn.peer, req.target);
     // A task that could not start (no memory for its frame) leaves the socket to the caller.
-    co_return session(&conn, head_bytes, http::path_of(req.target) == kChatPath).started;
+    co_return session(&conn, request_bytes, http::path_of(req.target) == kChatPath).started;
 }
 
 void write_metrics(rt::Writer& w) {

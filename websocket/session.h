@@ -43,6 +43,6 @@ void configure(const Config& config);
 void write_metrics(rt::Writer& w);
 
 // An http::UpgradeHandler for the WebSocket path.
-ex::Task<int> upgrade(http::Connection& conn, const http::Request& req, std::size_t head_bytes);
+ex::Task<int> upgrade(http::Connection& conn, const http::Request& req, std::size_t request_bytes);
 
 }  // namespace ws

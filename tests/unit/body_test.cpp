@@ -61,6 +61,22 @@ TEST(Framing, Table) {
         {"GET / HTTP/1.1\r\nHost: h?x\r\n\r\n", BodyFraming::none, 400, 0},
         {"GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", BodyFraming::none, 400, 0},
         {"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", BodyFraming::none, 400, 0},
+        // RFC 9112 §3.2: an invalid Host is a 400. A port is digits; a literal is bracketed.
+        {"GET / HTTP/1.1\r\nHost: a:\r\n\r\n", BodyFraming::none, 0, 0},  // empty port: allowed
+        {"GET / HTTP/1.1\r\nHost: a%2Db.example\r\n\r\n", BodyFraming::none, 0, 0},
+        {"GET / HTTP/1.1\r\nHost: [v1.x:y]\r\n\r\n", BodyFraming::none, 0, 0},  // IPvFuture
+        {"GET / HTTP/1.1\r\nHost: [::ffff:127.0.0.1]:8080\r\n\r\n", BodyFraming::none, 0, 0},
+        {"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: a:80:80\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: ::::\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: a]\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: []\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: [g::1]\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: a%2\r\n\r\n", BodyFraming::none, 400, 0},
+        {"GET / HTTP/1.1\r\nHost: a[b\r\n\r\n", BodyFraming::none, 400, 0},
     };
     for (const auto& row : rows) {
         const BodyFraming f = framing_of(row.head);
@@ -80,6 +96,8 @@ TEST(Chunked, ValidBodiesAtEverySplit) {
         "5;name=value;x\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
         "3\r\nabc\r\n0\r\nTrailer-One: 1\r\nTrailer-Two: 2\r\n\r\n",
         "00000010\r\n0123456789abcdef\r\n0\r\n\r\n",
+        "5 \t;x\r\nhello\r\n0 \r\n\r\n",              // whitespace before an extension or the CRLF
+        "0\r\nX-T:\r\nY:\tv a l\xff\r\n\r\n",           // empty and odd (but legal) trailer values
     };
     for (const std::string& body : bodies) {
         const std::string stream = body + "GET /next HTTP/1.1\r\n";
@@ -105,6 +123,12 @@ TEST(Chunked, MalformedIs400) {
     const char* bad[] = {
         "zz\r\n", "\r\n", "5\nhello\r\n", "5\r\nhelloX\r\n", "5\r\nhello\rX",
         "1234567890abcdef0\r\n", "5;ext\nhello", "0\r\nbad\ntrailer\r\n\r\n", "-1\r\n",
+        "5 junk\r\n", "5 5\r\n",                                  // RFC 9112 §7.1.1: only ';' may follow
+        // Trailer lines (§7.1.2) are field lines: a bare LF may not end the trailers (a peer that
+        // takes it for the end would see the next request where this decoder saw a trailer).
+        "0\r\n\nGET / HTTP/1.1\r\n\r\n", "0\r\nno colon\r\n\r\n", "0\r\n: no name\r\n\r\n",
+        "0\r\nA: 1\r\n folded\r\n\r\n", "0\r\nA b: 1\r\n\r\n", "0\r\nA: x\x01y\r\n\r\n",
+        "0\r\nA: x\x7fy\r\n\r\n",
     };
     for (const char* body : bad) {
         ChunkedDecoder d;
@@ -125,6 +149,22 @@ TEST(Chunked, OversizedIs413) {
     int status = 0;
     for (int i = 0; i < 40 && status == 0; ++i) status = many.feed(chunk.data(), chunk.size()).status;
     EXPECT_EQ(status, 413);
+}
+
+// The data limit is the Content-Length one, exactly: 1 MiB of data in chunks passes, one byte
+// more is refused at the size line that announces it, before the byte arrives.
+TEST(Chunked, DataLimitMatchesContentLength) {
+    const std::string half = "80000\r\n" + std::string(http::kMaxBodyBytes / 2, 'a') + "\r\n";
+    ChunkedDecoder at;
+    const std::string full = half + half + "0\r\n\r\n";
+    const auto a = at.feed(full.data(), full.size());
+    EXPECT_EQ(a.status, 0);
+    EXPECT_TRUE(a.done);
+    ChunkedDecoder over;
+    const std::string more = half + half + "1\r\n";
+    const auto b = over.feed(more.data(), more.size());
+    EXPECT_EQ(b.status, 413);
+    EXPECT_EQ(b.consumed, more.size() - 1);  // at the LF that ends the announcing line
 }
 
 // The limit falls at the same byte whether the data arrives whole or cut anywhere (a fuzzer

@@ -252,6 +252,7 @@ TEST(ConditionalRange, ExhaustiveSmall) {
 constexpr std::string_view kEtag = R"("784111777-1000")";
 constexpr std::int64_t kMtime = 784111777;
 constexpr std::uint64_t kSize = 1000;
+constexpr std::int64_t kNow = kMtime + 3600;  // the file was written an hour before
 // Last-Modified in the three forms, and a second either side of it.
 constexpr std::string_view kAtMtime = "Sun, 06 Nov 1994 08:49:37 GMT";
 constexpr std::string_view kAtMtime850 = "Sunday, 06-Nov-94 08:49:37 GMT";
@@ -403,7 +404,7 @@ TEST(ConditionalSelect, Table) {
     for (const Case& c : cases) {
         SCOPED_TRACE(describe(c.method, c.fields));
         const std::unique_ptr<Request> req = make_request(c.method, c.fields);
-        const Selection s = http::select_representation(*req, kEtag, kMtime, kSize);
+        const Selection s = http::select_representation(*req, kEtag, kMtime, kSize, kNow);
         ASSERT_EQ(s.status, c.status);
         if (s.status == 200) {
             EXPECT_EQ(s.first, 0u);
@@ -421,7 +422,7 @@ TEST(ConditionalSelect, WeakServerEtag) {
     constexpr std::string_view weak = R"(W/"v1")";
     auto status = [&](std::string_view method, const Fields& fields) {
         const std::unique_ptr<Request> req = make_request(method, fields);
-        return http::select_representation(*req, weak, kMtime, kSize).status;
+        return http::select_representation(*req, weak, kMtime, kSize, kNow).status;
     };
     EXPECT_EQ(status("GET", {{"If-Match", weak}}), 412);
     EXPECT_EQ(status("GET", {{"If-Match", R"("v1")"}}), 412);
@@ -436,7 +437,7 @@ TEST(ConditionalSelect, WeakServerEtag) {
 TEST(ConditionalSelect, EmptyFile) {
     auto select = [](const Fields& fields) {
         const std::unique_ptr<Request> req = make_request("GET", fields);
-        return http::select_representation(*req, kEtag, kMtime, 0);
+        return http::select_representation(*req, kEtag, kMtime, 0, kNow);
     };
     EXPECT_EQ(select({}).status, 200);
     EXPECT_EQ(select({}).length, 0u);
@@ -469,13 +470,22 @@ TEST(ConditionalSelect, FromParsedRequest) {
         const HeapCopy copy(c.head);
         auto req = std::make_unique<Request>();
         ASSERT_EQ(http::parse_request(copy.view(), *req).kind, http::ParseResult::complete);
-        const Selection s = http::select_representation(*req, kEtag, kMtime, kSize);
+        const Selection s = http::select_representation(*req, kEtag, kMtime, kSize, kNow);
         ASSERT_EQ(s.status, c.status);
         if (s.status == 200 || s.status == 206) {
             EXPECT_EQ(s.first, c.first);
             EXPECT_EQ(s.length, c.length);
         }
     }
+}
+
+// An If-Range date is a strong validator only once the second it names has passed (RFC 9110
+// §8.8.2.2, §13.1.5): a file written in the second it is served could change again within it.
+TEST(ConditionalSelect, IfRangeDateOfTheCurrentSecondIsWeak) {
+    const std::unique_ptr<Request> req = make_request("GET", {{"Range", "bytes=10-19"}, {"If-Range", kAtMtime}});
+    EXPECT_EQ(http::select_representation(*req, kEtag, kMtime, kSize, kMtime).status, 200);
+    EXPECT_EQ(http::select_representation(*req, kEtag, kMtime, kSize, kMtime - 5).status, 200);  // clock behind
+    EXPECT_EQ(http::select_representation(*req, kEtag, kMtime, kSize, kMtime + 1).status, 206);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -192,12 +192,14 @@ TEST(NormalizePath, AbsoluteFormAuthorityEndsAtQuery) {
     }
 }
 
-// path_of: the target up to its query or fragment, whichever comes first; the rest untouched.
+// path_of: the target up to its query or fragment, whichever comes first, and after the scheme and
+// authority of an absolute form; the rest untouched.
 TEST(PathOf, Table) {
     const std::pair<std::string_view, std::string_view> cases[] = {
         {"/", "/"}, {"/a/b.html", "/a/b.html"}, {"/a?x=1", "/a"}, {"/a#top", "/a"},
         {"/a?x#y", "/a"}, {"/a#y?x", "/a"}, {"/?", "/"}, {"?x", ""}, {"", ""},
-        {"/a%3Fb", "/a%3Fb"}, {"http://h/p?q", "http://h/p"},
+        {"/a%3Fb", "/a%3Fb"}, {"http://h/p?q", "/p"}, {"http://h:8080/ws", "/ws"}, {"HTTP://h/", "/"},
+        {"http://h", ""}, {"http://h?q", ""}, {"http://h#f", ""}, {"*", "*"}, {"h:80", "h:80"},
     };
     for (const auto& [target, path] : cases) EXPECT_EQ(http::path_of(target), path) << target;
 }
@@ -206,7 +208,8 @@ TEST(PathOf, Table) {
 TEST(QueryOf, Table) {
     const std::pair<std::string_view, std::string_view> cases[] = {
         {"/", ""}, {"/a?x=1", "?x=1"}, {"/a?", "?"}, {"/a?x#f", "?x"}, {"/a#f?x", ""},
-        {"/a?x?y", "?x?y"}, {"?q", "?q"}, {"", ""},
+        {"/a?x?y", "?x?y"}, {"?q", "?q"}, {"", ""}, {"http://h/a?x#f", "?x"}, {"http://h?x", "?x"},
+        {"http://h/?", "?"}, {"http://h", ""},
     };
     for (const auto& [target, query] : cases) EXPECT_EQ(http::query_of(target), query) << target;
 }
