@@ -4462,6 +4462,44 @@ def test_wsc_idle_ping_unanswered_closes_1001(request, www, tmp_path):
     wsc_assert_healthy(srv, f"after an idle close ({line})")
 
 
+def test_wsc_ping_clock_waits_for_a_reader_of_a_large_reply(request, www, tmp_path):
+    """A client reading a large echo slowly is not silent: with --ws-ping-interval 1 it takes 3 s
+    over a 4 MiB echo, then gets the ping (queued behind the echo) and a full interval to answer
+    it. It must not find a close 1001 behind the ping."""
+    srv = wsc_start(request, www, tmp_path, "--ws-ping-interval", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.settimeout(SOCK_TIMEOUT)
+    sock.connect((HOST, srv.port))
+    with wsc_connect(srv.port, sock=sock) as ws:
+        payload = binary_payload(4 << 20, seed=7)
+        ws.send(OP_BINARY, payload)
+        t0 = time.monotonic()
+        while len(ws.buf) < len(payload) + 10:  # the echo and its 10-byte header, 16 KiB at a time
+            data = ws.sock.recv(16384)
+            assert data, f"connection closed after {len(ws.buf)} bytes of the echo"
+            ws.buf += data
+            time.sleep(0.012)
+        took = time.monotonic() - t0
+        assert took >= 2.5, f"the echo was read in {took:.2f} s, too fast to show the ping clock"
+        ws.expect_message(OP_BINARY, payload, "the 4 MiB echo, read slowly")
+        f = wsc_recv_frame(ws, 3.0, "the ping after a slowly read echo")
+        assert f.opcode == OP_PING, f"expected the idle ping after the echo, got {f!r}"
+        ws.send(OP_PONG, f.payload)
+        ws.send(OP_TEXT, b"answered")
+        for _ in range(5):
+            f = wsc_recv_frame(ws, WSC_CLOSE_WAIT, "the echo after the pong")
+            if f.opcode == OP_PING:
+                ws.send(OP_PONG, f.payload)
+                continue
+            assert (f.opcode, f.payload) == (OP_TEXT, b"answered"), \
+                f"a client that read its echo slowly and answered the ping got {f!r}"
+            break
+        else:
+            raise AssertionError("no echo among 5 frames after the pong")
+        ws.close(1000)
+
+
 # -- backpressure: --ws-max-backlog --------------------------------------------------------------
 
 @pytest.mark.parametrize("backlog", [None, 262144], ids=["default", "256KiB"])

@@ -150,6 +150,21 @@ ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::
     co_return 0;
 }
 
+SendQueue send_queue(int fd) {
+    // struct tcp_info (linux/tcp.h): tcpi_unacked (segments) at byte 24, tcpi_bytes_acked at 120
+    // (Linux 4.1), tcpi_notsent_bytes at 144 (4.6).
+    constexpr unsigned kUnacked = 24, kBytesAcked = 120, kNotSent = 144;
+    alignas(8) unsigned char info[kNotSent + 4] = {};
+    unsigned len = sizeof info;
+    if (sys::getsockopt(fd, sys::IPPROTO_TCP, sys::TCP_INFO, info, &len) < 0 || len < sizeof info) return {};
+    std::uint32_t unacked, not_sent;
+    std::uint64_t acked;
+    __builtin_memcpy(&unacked, info + kUnacked, sizeof unacked);
+    __builtin_memcpy(&acked, info + kBytesAcked, sizeof acked);
+    __builtin_memcpy(&not_sent, info + kNotSent, sizeof not_sent);
+    return {unacked > 0 || not_sent > 0, acked};
+}
+
 bool drain_input(int fd, bool& more) {
     char sink[4096];
     for (int i = 0; i < kDrainReads; ++i) {

@@ -42,6 +42,15 @@ void put_peer_address(rt::Writer& w, const sys::sockaddr_any& peer);
 // The address and port, "a.b.c.d:port" or "[v6]:port".
 void put_peer(rt::Writer& w, const sys::sockaddr_any& peer);
 
+// What the kernel holds for a TCP peer (TCP_INFO): whether bytes sent to it are still queued or
+// unacknowledged, and how many it has acknowledged in all. A peer that reads what it is sent
+// moves `acked`; one that does not, or is gone, leaves it. Zeros when the kernel does not say.
+struct SendQueue {
+    bool pending;
+    std::uint64_t acked;
+};
+SendQueue send_queue(int fd);
+
 // Suspends until `fd` has `events` or the deadline passes: 0 or -ETIMEDOUT (-ENOMEM if the
 // registry could not grow).
 struct WaitReady {

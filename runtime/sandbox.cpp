@@ -10,9 +10,10 @@ namespace {
 // start-up needs its line here; the end-to-end suite runs under this filter and finds a
 // missing one at once (the process dies with SIGSYS).
 constexpr AllowedCall kAllowed[] = {
-    // Sockets: accept, receive, send, files to sockets, half-close after a WebSocket close.
+    // Sockets: accept, receive, send, files to sockets, half-close after a WebSocket close, what
+    // a silent WebSocket peer has acknowledged (TCP_INFO).
     {sys::nr::accept4}, {sys::nr::recvfrom}, {sys::nr::sendto}, {sys::nr::sendmsg},
-    {sys::nr::sendfile}, {sys::nr::shutdown},
+    {sys::nr::sendfile}, {sys::nr::shutdown}, {sys::nr::getsockopt},
     // Waiting: the IO registry; the stop loop and the acceptor's back-off; the clock.
     {sys::nr::ppoll}, {sys::nr::nanosleep}, {sys::nr::clock_gettime}, {sys::nr::restart_syscall},
     // The epoll and io_uring backends (--io). Their instances exist before the filter does, so

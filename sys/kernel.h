@@ -72,7 +72,7 @@ inline constexpr int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
 // sockets
 inline constexpr int AF_INET = 2, AF_INET6 = 10;
 inline constexpr int SOCK_STREAM = 1, SOCK_NONBLOCK = 04000, SOCK_CLOEXEC = 02000000;
-inline constexpr int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_ACCEPTCONN = 30, IPPROTO_TCP = 6, TCP_NODELAY = 1, TCP_DEFER_ACCEPT = 9,
+inline constexpr int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_ACCEPTCONN = 30, IPPROTO_TCP = 6, TCP_NODELAY = 1, TCP_DEFER_ACCEPT = 9, TCP_INFO = 11,
                      IPPROTO_IPV6 = 41, IPV6_V6ONLY = 26;
 inline constexpr int MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MSG_MORE = 0x8000, SHUT_WR = 1;
 struct sockaddr_in {

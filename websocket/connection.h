@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "executor/worker.h"
+#include "net/socket.h"
 #include "runtime/atomic.h"
 #include "runtime/clock.h"
 #include "runtime/io_registry.h"
@@ -71,7 +72,8 @@ struct Session {
     std::size_t backlog_sent = 0;  // of backlog.size, already written
     std::int64_t heard_ns = now(); // the last time the peer sent anything
     std::int64_t ping_sent_ns = 0; // our unanswered ping, or 0
-    std::int64_t progress_ns = 0;  // the last time the backlog shrank
+    std::int64_t progress_ns = 0;  // the last time the backlog shrank (or began)
+    std::uint64_t acked = 0;       // bytes the peer had acknowledged when the ping clock last ran out
     std::uint64_t messages_in = 0, messages_out = 0;
     std::uint16_t close_code = 1006;  // "abnormal": the TCP connection ended without a close frame
     bool done = false;                // no more frames are read

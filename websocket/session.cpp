@@ -193,12 +193,18 @@ bool check_timers(Session& s) {
     const std::int64_t t = now();
     if (stalled(s)) return end(s, 1008);
     if (s.done) return false;  // that write found the connection broken
-    if (s.ping_sent_ns && t >= s.ping_sent_ns + settings.ping_interval_ns) return send_close(s, 1001, false);  // it does not answer: do not wait for it
-    if (!s.ping_sent_ns && t >= s.heard_ns + settings.ping_interval_ns) {
-        s.ping_sent_ns = t;
-        return send_frame(s, kPing, nullptr, 0);
-    }
-    return true;
+    std::int64_t& since = s.ping_sent_ns ? s.ping_sent_ns : s.heard_ns;
+    if (t < since + settings.ping_interval_ns) return true;
+    // A peer still taking bytes we sent is not silent, though it says nothing: a large reply read
+    // slowly, with our ping queued behind it (a backlog here, or the kernel's own queue). What
+    // the peer has acknowledged tells. Its clock starts again.
+    const net::SendQueue q = net::send_queue(s.fd);
+    const bool taking = q.pending && q.acked != s.acked;
+    s.acked = q.acked;
+    if (taking) return since = t, true;
+    if (s.ping_sent_ns) return send_close(s, 1001, false);  // it does not answer: do not wait for it
+    s.ping_sent_ns = t;
+    return send_frame(s, kPing, nullptr, 0);
 }
 
 

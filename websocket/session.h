@@ -6,7 +6,7 @@
 // Limits and liveness (README "WebSocket"):
 //  - a message announced above `max_message` bytes fails with 1009 before it is buffered;
 //  - a connection silent for `ping_interval_ns` is pinged; silent for another interval, it is
-//    closed with 1001;
+//    closed with 1001. A client still taking bytes we sent it is not silent;
 //  - backpressure: echoes the socket cannot take at once wait in a per-connection backlog. When
 //    a reply must be queued while the backlog already holds more than `max_backlog` bytes, the
 //    client is not reading: it is dropped with close code 1008. A backlog that takes no bytes for
