@@ -23,9 +23,11 @@ BIN       := async-nostd
 # proactor receives and sends (0.7 KB) to 59.5 KB. -Oz would save 0.9 KB of it. Fixes from two
 # stress sweeps (end of stream under epoll, lingering, send timeouts for slow readers, the body
 # timeout) took it to 61.7 KB; the per-turn plain reply and the word-at-a-time head scan, which
-# took a third of the instructions off a keep-alive request, to 62.6 KB. Raise it only with a
+# took a third of the instructions off a keep-alive request, to 62.6 KB; the lingering close to
+# 63.4 KB; fixes from a third pair of reviews (exact chunked trailers, Host validation, the ping
+# clock reading TCP_INFO, the WebSocket handshake's corners) to 64.6 KB. Raise it only with a
 # reason in the commit that does.
-SIZE_BUDGET := 63488
+SIZE_BUDGET := 64768
 PYTHON    := /usr/bin/python3
 
 # The freestanding server.
