@@ -342,7 +342,7 @@ int main(int argc, char** argv) {
     if (const int code = parse_args(argc, argv, o); code >= 0) return code;
 
     const int root_fd = sys::openat(sys::AT_FDCWD, o.root, sys::O_PATH | sys::O_DIRECTORY | sys::O_CLOEXEC);
-    if (root_fd < 0) return fail(kExitUsage, "cannot use root '", o.root, "'", root_fd);
+    if (root_fd < 0) return fail(kExitFailure, "cannot use root '", o.root, "'", root_fd);
     if (const int r = rt::log_open(o.log); r < 0) return fail(kExitFailure, "cannot open log '", o.log, "'", r);
 
     raise_fd_limit();

@@ -1306,7 +1306,7 @@ BAD_ARGS = [
     ("ip-3-octets", "2", "1.2.3", None, [], 2),
     ("ip-octet-300", "2", "300.1.1.1", None, [], 2),
     ("ip-abc", "2", "abc", None, [], 2),
-    ("missing-root", "2", HOST, "/nonexistent/async-nostd-root", [], None),
+    ("missing-root", "2", HOST, "/nonexistent/async-nostd-root", [], 1),  # the environment, as --help says
     ("unknown-flag", "2", HOST, None, ["--bogus"], 2),
     ("defer-accept-negative", "2", HOST, None, ["--defer-accept", "-1"], 2),
     ("defer-accept-3601", "2", HOST, None, ["--defer-accept", "3601"], 2),
