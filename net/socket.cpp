@@ -94,13 +94,44 @@ ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, b
 
 namespace {
 std::int64_t deadline_after(std::int64_t ns) { return rt::thread_clock().monotonic_ns + ns; }
+
+// A sender's wait for room (see socket.h). After a send that found none: give up with -ETIMEDOUT
+// if last_chance, else co_await next(fd), then after(result) says whether to send again.
+struct RoomWait {
+    std::int64_t stall_ns;
+    std::int64_t until = 0;    // when the stall ends it; 0: the last send made progress
+    std::int64_t pause = 0;    // the last pause after a false wake-up, doubled for the next
+    bool woke = false;         // the last wait reported room
+    bool pausing = false;      // the wait under way is a pause
+    bool last_chance = false;  // the stall has run out: this send decides
+
+    void progress() { until = pause = 0, woke = last_chance = false; }
+
+    WaitReady next(int fd) {
+        const std::int64_t now = rt::thread_clock().monotonic_ns;
+        if (!until) until = now + stall_ns;
+        pausing = woke;  // it said there was room, and there was none
+        woke = false;
+        if (!pausing) return {fd, sys::POLLOUT, until};
+        pause = pause ? (pause * 2 < kRoomPauseMaxNs ? pause * 2 : kRoomPauseMaxNs) : kRoomPauseMinNs;
+        return {-1, 0, now + pause < until ? now + pause : until};  // a timer
+    }
+    bool after(int result) {
+        if (result == -sys::ETIMEDOUT) {
+            last_chance = !pausing || rt::thread_clock().monotonic_ns >= until;
+            return true;
+        }
+        woke = result == 0;
+        return woke;
+    }
+};
 }  // namespace
 
 ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_ns, bool more) {
     long total = 0;
     const int flags = sys::MSG_NOSIGNAL | (more ? sys::MSG_MORE : 0);
     const bool proactor = ex::this_worker().io.proactor();
-    bool waited_out = false;  // see socket.h: one more send decides
+    RoomWait room{stall_ns};
     while (count > 0) {
         // One buffer goes out with send(2): the kernel then copies in no msghdr and no iovecs.
         sys::msghdr msg{};
@@ -108,18 +139,21 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
         msg.iovlen = static_cast<std::size_t>(count);
         const rt::IoOp op = count == 1 ? rt::IoOp{rt::IoOp::send, fd, const_cast<void*>(iov->base), static_cast<std::uint32_t>(iov->len), static_cast<std::uint32_t>(flags)}
                                        : rt::IoOp{rt::IoOp::sendmsg, fd, &msg, 0, static_cast<std::uint32_t>(flags)};
-        const long n = proactor && !waited_out ? co_await Complete{op, deadline_after(stall_ns)}
+        const bool ring = proactor && !room.last_chance;
+        const long n = ring ? co_await Complete{op, deadline_after(stall_ns)}
                        : count == 1 ? sys::send(fd, iov->base, iov->len, flags)
                                     : sys::sendmsg(fd, &msg, flags);
-        if (n == -sys::EAGAIN || n == -sys::EINTR || (n == -sys::ETIMEDOUT && !waited_out)) {
-            if (waited_out) co_return -sys::ETIMEDOUT;
-            const int w = n == -sys::ETIMEDOUT ? n : co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)};
-            waited_out = w == -sys::ETIMEDOUT;
-            if (w < 0 && !waited_out) co_return w;
+        if (n == -sys::ETIMEDOUT && ring) {  // the ring's send waited out the stall
+            room.last_chance = true;
+            continue;
+        }
+        if (n == -sys::EAGAIN || n == -sys::EINTR) {
+            if (room.last_chance) co_return -sys::ETIMEDOUT;
+            if (const int w = co_await room.next(fd); !room.after(w)) co_return w;
             continue;
         }
         if (n < 0) co_return n;
-        waited_out = false;
+        room.progress();
         total += n;
         // Drop what went out: whole iovecs first, then the front of a partly written one.
         auto left = static_cast<std::size_t>(n);
@@ -130,18 +164,16 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
 }
 
 ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t stall_ns, std::uint64_t& sent) {
-    bool waited_out = false;  // see socket.h: one more send decides
+    RoomWait room{stall_ns};
     while (count > 0) {
         const long n = sys::sendfile(fd, file, &offset, count);
         if (n == -sys::EAGAIN || n == -sys::EINTR) {
-            if (waited_out) co_return -sys::ETIMEDOUT;
-            const int w = co_await WaitReady{fd, sys::POLLOUT, deadline_after(stall_ns)};
-            waited_out = w == -sys::ETIMEDOUT;
-            if (w < 0 && !waited_out) co_return w;
+            if (room.last_chance) co_return -sys::ETIMEDOUT;
+            if (const int w = co_await room.next(fd); !room.after(w)) co_return w;
             continue;
         }
         if (n < 0) co_return n;
-        waited_out = false;
+        room.progress();
         // The file shrank under us: the Content-Length already sent cannot be honoured.
         if (n == 0) co_return -sys::EPIPE;
         sent += static_cast<std::uint64_t>(n);

@@ -100,6 +100,13 @@ ex::Task<long> recv(int fd, char* buf, std::size_t len, std::int64_t deadline, b
 // buffer is free (up to 4 MiB of it, autotuned), which a slow but steady reader may not free
 // within `stall_ns`; so when a wait runs out, one more send decides: the client is stalled only
 // if the socket takes nothing.
+//
+// A socket can also poll writable while a send still finds no room: when the kernel is short of
+// TCP memory, its poll and its send disagree. ppoll, level-triggered, then reports the socket at
+// once, again and again, and a sender that asked it each time would spin. So after a wake-up that
+// the next send proves false, the sender pauses (kRoomPauseMinNs, doubling up to
+// kRoomPauseMaxNs) before it sends again; the stall timeout runs on through the pauses.
+inline constexpr std::int64_t kRoomPauseMinNs = 1'000'000, kRoomPauseMaxNs = 256'000'000;
 
 // Writes every byte described by iov (which it updates as it goes). Total written or -errno.
 // `more` (MSG_MORE) holds a short tail back for what follows, e.g. a sendfile body, so a response
