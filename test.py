@@ -6503,9 +6503,11 @@ def test_metrics_count_requests_bytes_and_websockets(server4):
     # + the connections of the middle scrape and of the last (accepted before it was written)
     assert delta("asyncnostd_connections_accepted_total") == 3 + 2
     assert delta("asyncnostd_http_response_bytes_total") >= 7 * len(FILES["notes.txt"])
-    # Every total is the sum of its per-worker family, over exactly the 4 workers.
+    # Every total is the sum of its per-worker family, over exactly the 4 workers (the heap is the
+    # process's, one arena for all threads).
+    assert after[("asyncnostd_heap_arena_bytes", "")] > 0
     for (name, labels), value in after.items():
-        if name.startswith("asyncnostd_worker_"):
+        if name.startswith("asyncnostd_worker_") or name == "asyncnostd_heap_arena_bytes":
             continue
         per = [(l, v) for (n, l), v in after.items() if n == name.replace("asyncnostd_", "asyncnostd_worker_", 1)
                and set(l.split(",")[1:]) == set(filter(None, labels.split(",")))]
@@ -6566,6 +6568,37 @@ def test_chat_nothing_follows_the_close_frame(www, tmp_path):
             sender.close(1000)
     finally:
         srv.stop()
+
+
+def test_ws_announced_payload_takes_heap_as_its_bytes_come(server4):
+    """A frame header that announces 900 KB and sends 4 KiB must not take 900 KB of the heap for
+    it: the heap's arena is finite (a high-water mark, asyncnostd_heap_arena_bytes), and 40 such
+    clients used to take 40 MiB of it. Then one message is finished and echoed whole."""
+    announced, sent, clients = 900_000, 4096, 40
+    payload = binary_payload(announced, seed=3)
+    key = b"\x01\x02\x03\x04"
+    frame = wsc_frame(OP_BINARY, payload, key=key)
+    before = metric_total(scrape(server4.port), "asyncnostd_heap_arena_bytes")
+    socks = []
+    try:
+        for _ in range(clients):
+            ws = wsc_client(server4.port)
+            socks.append(ws)
+            ws.send_raw(frame[:14 + sent])  # 2 + 8 length bytes + 4 mask bytes, then the payload
+        time.sleep(0.3)
+        for ws in socks:  # now the server knows what is announced: these bytes go in place
+            ws.send_raw(frame[14 + sent:14 + 2 * sent])
+        time.sleep(0.5)
+        grown = metric_total(scrape(server4.port), "asyncnostd_heap_arena_bytes") - before
+        assert grown < 12 << 20, f"{clients} clients with {2 * sent} B of {announced} B each took {grown} B of the heap"
+        ws = socks[0]
+        ws.send_raw(frame[14 + 2 * sent:])
+        ws.expect_message(OP_BINARY, payload, "the message finished after the others waited")
+        ws.close(1000)
+    finally:
+        for ws in socks:
+            ws.abort()
+    assert_healthy(server4.port)
 
 
 def test_metrics_at_the_largest_worker_count(www, tmp_path):

@@ -2,6 +2,7 @@
 #include "http/metrics.h"
 
 #include "executor/worker.h"
+#include "runtime/memory.h"
 
 namespace http {
 
@@ -81,6 +82,10 @@ void write_metrics(rt::Writer& w, MetricsWriter more) {
     put_per_worker(w, "connections_accepted_total", "Connections accepted.", true, values, workers);
     for (int i = 0; i < workers; ++i) values[i] = static_cast<std::uint64_t>(__atomic_load_n(&all[i].open_connections, __ATOMIC_RELAXED));
     put_per_worker(w, "connections_open", "Connections open now, HTTP and WebSocket.", false, values, workers);
+    // The heap's high-water mark: slabs are reused, never given back, so this only grows.
+    w.put("# HELP asyncnostd_heap_arena_bytes Bytes of the heap's reservation taken so far (a high-water mark).\n"
+          "# TYPE asyncnostd_heap_arena_bytes gauge\nasyncnostd_heap_arena_bytes ")
+        .put_uint(rt::arena_used_bytes()).put('\n');
     if (more) more(w);
 }
 

@@ -26,7 +26,8 @@ using http::Connection;
 using namespace detail;
 
 constexpr std::size_t kReadBytes = 16 * 1024;         // the read buffer, held only while busy
-constexpr std::size_t kDirectReadMin = 4 * 1024;      // payload this large is received in place
+constexpr std::size_t kDirectReadMin = 4 * 1024;      // payload this large is received in place,
+constexpr std::size_t kDirectReadAhead = 64 * 1024;   // into room taken this far ahead of its bytes
 constexpr int kReadsBeforeYield = 16;                 // then let the worker's other tasks run
 constexpr std::int64_t kLingerNs = 2 * http::kSecond; // after our close: wait for the peer's EOF
 
@@ -217,8 +218,13 @@ long receive(Session& s, std::uint8_t*& in, bool& drained) {
     const std::uint64_t left = s.decoder.data_payload_left();
     const bool in_place = left >= kDirectReadMin;
     if (in_place) {
-        if (!s.message.reserve(s.message.size + left)) return send_close(s, 1011);
-        dst = s.message.data + s.message.size, room = static_cast<std::size_t>(left);
+        // Room for what is announced, but not all at once: a header can announce megabytes and
+        // send four kilobytes, and memory goes to bytes that came. The buffer doubles as they do.
+        const std::size_t ahead = left < kDirectReadAhead ? static_cast<std::size_t>(left) : kDirectReadAhead;
+        if (!s.message.reserve(s.message.size + ahead)) return send_close(s, 1011);
+        room = s.message.capacity - s.message.size;
+        if (room > left) room = static_cast<std::size_t>(left);
+        dst = s.message.data + s.message.size;
     } else {
         if (!in && !(in = static_cast<std::uint8_t*>(rt::mem_alloc(kReadBytes)))) return send_close(s, 1011);
         dst = in, room = kReadBytes;
