@@ -1648,6 +1648,12 @@ def test_special_paths_in_absolute_form(server4):
             assert resp.status == 200 and resp.body == b"ok\n", (target, resp)
         resp = c.request("GET", "http://x/metrics")
         assert resp.status == 200 and b"asyncnostd_connections_open" in resp.body, resp
+    # Not an absolute form (no scheme; userinfo, which RFC 9110 §4.2.4 advises refusing): 400,
+    # never the special path that follows a "://" somewhere in it.
+    for target in ("x?u=http://h/health", "?://h/metrics", "http://u@h/health"):
+        resp, c = exchange(server4.port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        c.close()
+        assert resp.status == 400, (target, resp)
 
 
 def test_body_split_across_writes(server4):

@@ -7,17 +7,31 @@ namespace http {
 
 using namespace std::string_view_literals;
 
+namespace {
+// Where the path of an absolute-form target begins, after "scheme://authority" (RFC 9112
+// §3.2.2), or 0 if `target` is not one: no scheme (a letter, then letters, digits, '+', '-' or
+// '.'; RFC 3986 §3.1) before "://", or userinfo in the authority ("http://user@host/"), which
+// RFC 9110 §4.2.4 advises refusing. The authority ends at the first '/', '?' or '#'.
+std::size_t path_start(std::string_view target) {
+    const std::size_t scheme_end = target.find("://");
+    if (scheme_end == 0 || scheme_end == std::string_view::npos) return 0;
+    for (std::size_t i = 0; i < scheme_end; ++i) {
+        const char c = target[i];
+        const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!letter && (i == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))) return 0;
+    }
+    std::size_t end = target.find_first_of("/?#", scheme_end + 3);
+    if (end == std::string_view::npos) end = target.size();
+    return target.substr(0, end).find('@', scheme_end + 3) == std::string_view::npos ? end : 0;
+}
+}  // namespace
+
 PathResult normalize_path(std::string_view target, char* out) {
     PathResult r{400, false, false, 0};
-    // absolute-form: skip "scheme://authority" (RFC 9112 §3.2.2).
     if (!target.empty() && target[0] != '/') {
-        const std::size_t scheme_end = target.find("://");
-        if (scheme_end == std::string_view::npos) return r;
-        // The authority ends at the first '/', '?' or '#'; without a '/' the path is empty.
-        const std::size_t end = target.find_first_of("/?#", scheme_end + 3);
-        // userinfo ("http://user@host/") is refused, as RFC 9110 §4.2.4 advises.
-        if (target.substr(0, end).find('@', scheme_end + 3) != std::string_view::npos) return r;
-        target = end == std::string_view::npos || target[end] != '/' ? std::string_view("/") : target.substr(end);
+        const std::size_t start = path_start(target);
+        if (!start) return r;
+        target = start == target.size() || target[start] != '/' ? "/"sv : target.substr(start);  // "http://h": "/"
     }
     target = path_of(target);
     if (target.empty()) return r;
@@ -75,13 +89,7 @@ PathResult normalize_path(std::string_view target, char* out) {
 }
 
 std::string_view path_of(std::string_view target) {
-    // absolute-form: the path begins after "scheme://authority".
-    if (!target.empty() && target[0] != '/') {
-        if (const std::size_t scheme_end = target.find("://"); scheme_end != std::string_view::npos) {
-            const std::size_t end = target.find_first_of("/?#", scheme_end + 3);
-            target.remove_prefix(end == std::string_view::npos ? target.size() : end);
-        }
-    }
+    if (!target.empty() && target[0] != '/') target.remove_prefix(path_start(target));  // absolute-form
     std::size_t n = 0;
     while (n < target.size() && target[n] != '?' && target[n] != '#') ++n;
     return target.substr(0, n);

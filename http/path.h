@@ -28,7 +28,8 @@ struct PathResult {
 PathResult normalize_path(std::string_view target, char* out);
 
 // The path of a request target as sent (not decoded): what comes before any query or fragment,
-// and after the scheme and authority of an absolute-form target ("" for "http://host").
+// and after the scheme and authority of an absolute-form target ("" for "http://host"; a target
+// normalize_path refuses keeps its scheme, and so names no path).
 std::string_view path_of(std::string_view target);
 
 // The query of a request target, with its '?' ("" if none); a fragment is not part of it.

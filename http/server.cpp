@@ -206,7 +206,8 @@ int describe_file(const Request& req, std::string_view name, OpenFile* file, boo
     const sys::stat& st = file->st;
     const auto size = static_cast<std::uint64_t>(st.st_size);
     const Validators& v = validators_of(st);
-    const Selection sel = select_representation(req, v.etag_view(), st.st_mtime_sec, size, rt::thread_clock().wall_seconds);
+    // The dates a client sends back are the Last-Modified it was given: compare them with that.
+    const Selection sel = select_representation(req, v.etag_view(), v.shown, size, rt::thread_clock().wall_seconds);
     if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
     if (sel.status == 412 || sel.status == 416) return sel.status;
     if (sel.status == 200 && reply) {

@@ -30,7 +30,12 @@ namespace {
 std::optional<std::string> reference(std::string_view t) {
     if (!t.empty() && t[0] != '/') {
         const std::size_t scheme_end = t.find("://");
-        if (scheme_end == std::string_view::npos) return std::nullopt;
+        if (scheme_end == std::string_view::npos || scheme_end == 0) return std::nullopt;
+        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1)
+        const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+        if (!alpha(t[0])) return std::nullopt;
+        for (const char c : t.substr(1, scheme_end - 1))
+            if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return std::nullopt;
         const std::size_t end = t.find_first_of("/?#", scheme_end + 3);
         const std::string_view authority = t.substr(scheme_end + 3, end == std::string_view::npos ? end : end - scheme_end - 3);
         if (authority.find('@') != std::string_view::npos) return std::nullopt;  // userinfo

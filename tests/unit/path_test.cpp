@@ -134,6 +134,9 @@ TEST(NormalizePath, Table) {
         {"https://host:8080/x/../y", kOk, "y"},
         {"https://user@host:8080/x/../y", kBad, ""},  // userinfo: refused (RFC 9110 §4.2.4)
         {"http://@host/y", kBad, ""},
+        {"?://host/y", kBad, ""}, {"1http://host/y", kBad, ""}, {"ht tp://host/y", kBad, ""},  // no scheme
+        {"x?u=http://host/y", kBad, ""}, {"://host/y", kBad, ""},
+        {"h\r://host/y", kBad, ""}, {"h\x0e://host/y", kBad, ""},  // not '-' or '.' in any case
         {"http://host/a@b", kOk, "a@b"},             // an '@' in the path is only a character
         {"http://host?x=a@b", kOk, ""},
         {"http://host/../etc/passwd", kBad, ""},
@@ -200,6 +203,8 @@ TEST(PathOf, Table) {
         {"/a?x#y", "/a"}, {"/a#y?x", "/a"}, {"/?", "/"}, {"?x", ""}, {"", ""},
         {"/a%3Fb", "/a%3Fb"}, {"http://h/p?q", "/p"}, {"http://h:8080/ws", "/ws"}, {"HTTP://h/", "/"},
         {"http://h", ""}, {"http://h?q", ""}, {"http://h#f", ""}, {"*", "*"}, {"h:80", "h:80"},
+        {"x?u=http://h/health", "x"}, {"?://h/metrics", ""}, {"1h://h/ws", "1h://h/ws"},  // no scheme
+        {"http://u@h/ws", "http://u@h/ws"}, {"svn+ssh.v-2://h/p", "/p"},                     // userinfo; a scheme
     };
     for (const auto& [target, path] : cases) EXPECT_EQ(http::path_of(target), path) << target;
 }
