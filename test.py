@@ -2821,6 +2821,52 @@ def test_slow_reader_does_not_stall_others(request, tmp_path):
     assert re.search(r'"GET /large\.bin\?id=slow HTTP/1\.1" 200 16777216 ', text), text[-2000:]
 
 
+def test_fast_reader_does_not_hold_the_worker(request, tmp_path):
+    """One worker: two clients read 1 GiB as fast as loopback goes, so their sockets never fill
+    and sendfile could send the whole file in one call. Other clients are answered meanwhile.
+    Measured in the fast readers' bytes, not in time: while a small request waits for its
+    answer, they receive at most a few chunks (kSendfileChunk each), not hundreds of MiB."""
+    root = make_root(tmp_path, files={"small.txt": b"ok\n"}, sparse={"huge.bin": GIB})
+    srv = _start_fixture_server(request, root, tmp_path, 1)
+    received = [0, 0]
+    stop = threading.Event()
+
+    def fast(i):
+        with HttpClient(srv.port, timeout=10) as c:
+            c.sock.sendall(build_request("GET", "/huge.bin", srv.port))
+            buf = bytearray(1 << 20)
+            while not stop.is_set() and received[i] < GIB:
+                n = c.sock.recv_into(buf)
+                if not n:
+                    return
+                received[i] += n
+
+    readers = [threading.Thread(target=fast, args=(i,), daemon=True) for i in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while min(received) < (8 << 20):
+            assert time.monotonic() < deadline, f"the fast readers got only {received} bytes in 10 s"
+            time.sleep(0.01)
+        while_waiting = []
+        for _ in range(10):
+            if sum(received) > GIB:  # the downloads are nearly done: the rest would prove nothing
+                break
+            before = sum(received)
+            with HttpClient(srv.port, timeout=5.0) as c:
+                resp = c.request("GET", "/small.txt")
+            while_waiting.append(sum(received) - before)
+            assert resp.status == 200 and resp.body == b"ok\n", resp
+        assert len(while_waiting) >= 3, f"the downloads ended too soon to measure: {while_waiting}"
+        assert max(while_waiting) < (64 << 20), \
+            f"bytes the fast readers received while a small request waited: {while_waiting}"
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(15)
+
+
 def test_changed_file_served_fresh(request, tmp_path):
     """Open files are shared only within one loop turn: a file replaced or rewritten on disk
     (same size or not, small enough to be sent from memory, or large) is served anew at once."""

@@ -166,7 +166,8 @@ ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_n
 ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t stall_ns, std::uint64_t& sent) {
     RoomWait room{stall_ns};
     while (count > 0) {
-        const long n = sys::sendfile(fd, file, &offset, count);
+        const std::size_t chunk = count < kSendfileChunk ? count : kSendfileChunk;
+        const long n = sys::sendfile(fd, file, &offset, chunk);
         if (n == -sys::EAGAIN || n == -sys::EINTR) {
             if (room.last_chance) co_return -sys::ETIMEDOUT;
             if (const int w = co_await room.next(fd); !room.after(w)) co_return w;
@@ -178,6 +179,7 @@ ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::
         if (n == 0) co_return -sys::EPIPE;
         sent += static_cast<std::uint64_t>(n);
         count -= static_cast<std::size_t>(n);
+        if (count > 0 && static_cast<std::size_t>(n) == chunk) co_await WaitReady{-1, 0, 0};  // a turn for the others
     }
     co_return 0;
 }

@@ -114,7 +114,11 @@ inline constexpr std::int64_t kRoomPauseMinNs = 1'000'000, kRoomPauseMaxNs = 256
 ex::Task<long> send_all(int fd, sys::iovec* iov, int count, std::int64_t stall_ns, bool more = false);
 
 // Sends `count` bytes of `file` from `offset` with sendfile(2), adding each to `sent`. Returns
-// 0 when all went out, or -errno (then `sent` says how far it got).
+// 0 when all went out, or -errno (then `sent` says how far it got). At most kSendfileChunk goes
+// per call: a client that reads as fast as we send never fills its socket, so one sendfile of a
+// large file would hold the worker, and every other connection on it, until the end. After a
+// whole chunk the worker's other tasks run first (as nginx's sendfile_max_chunk does).
+inline constexpr std::size_t kSendfileChunk = 1 << 20;
 ex::Task<long> send_file(int fd, int file, long offset, std::size_t count, std::int64_t stall_ns, std::uint64_t& sent);
 
 // Reads and drops what the peer has sent, for a connection that is closing: at most
