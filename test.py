@@ -2867,6 +2867,65 @@ def test_fast_reader_does_not_hold_the_worker(request, tmp_path):
             t.join(15)
 
 
+def test_pipelining_flood_does_not_hold_the_worker(request, tmp_path):
+    """One worker: a client pipelines requests as fast as it reads the answers, so its socket
+    never runs dry and its task never has to wait. Other clients are answered meanwhile: while
+    a small request waits, the flooder gets a few turns' answers (kAnswersBeforeYield each)."""
+    root = make_root(tmp_path, files={"small.txt": b"ok\n"})
+    srv = _start_fixture_server(request, root, tmp_path, 1, extra_args=["--no-access-log"])
+    batch = build_request("GET", "/small.txt", srv.port) * 2000
+    answers = [0]
+    stop = threading.Event()
+    flood = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+
+    def read():
+        buf = bytearray(1 << 20)
+        while not stop.is_set():
+            try:
+                n = flood.recv_into(buf)
+            except OSError:
+                if stop.is_set():
+                    return  # our own shutdown below
+                raise
+            if not n:
+                return
+            answers[0] += buf[:n].count(b"HTTP/1.1 200 ")
+
+    def write():
+        while not stop.is_set():
+            try:
+                flood.sendall(batch)
+            except OSError:
+                if stop.is_set():
+                    return
+                raise
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (read, write)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while answers[0] < 10000:
+            assert time.monotonic() < deadline, f"the flooder got only {answers[0]} answers in 10 s"
+            time.sleep(0.01)
+        while_waiting = []
+        for _ in range(20):
+            before = answers[0]
+            with HttpClient(srv.port, timeout=5.0) as c:
+                resp = c.request("GET", "/small.txt")
+            while_waiting.append(answers[0] - before)
+            assert resp.status == 200 and resp.body == b"ok\n", resp
+        assert sorted(while_waiting)[10] < 2000, \
+            f"answers the flooder got while a small request waited: {while_waiting}"
+    finally:
+        stop.set()
+        flood.shutdown(socket.SHUT_RDWR)
+        for t in threads:
+            t.join(15)
+        flood.close()
+
+
 def test_changed_file_served_fresh(request, tmp_path):
     """Open files are shared only within one loop turn: a file replaced or rewritten on disk
     (same size or not, small enough to be sent from memory, or large) is served anew at once."""

@@ -27,6 +27,9 @@ Config settings;
 rt::Atomic<int> open_connections{0};
 
 constexpr std::string_view kServerHeader = "Server: async-nostd\r\n";
+// A client that pipelines as fast as it reads never lets its socket run dry, so its task would
+// never wait; after this many answers in a row, the worker's other tasks get a turn.
+constexpr int kAnswersBeforeYield = 32;
 constexpr std::size_t kHeadBytes = 1024;  // the header lines an answer adds; the longest is a Location
 constexpr std::size_t kStatusLinesBytes = 256;  // what send_response puts around them
 
@@ -393,6 +396,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     std::int64_t head_deadline = 0;
     bool taken = false;    // by an upgrade
     bool drained = false;  // the last receive emptied the socket
+    int answers = 0;       // since the task last waited
     while (conn.buf || take_buffers(conn)) {
         Request* const req = conn.request;
         const ParseResult pr = parse_request({conn.buf, conn.len}, *req);
@@ -417,6 +421,7 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
                 if (w < 0 && w != -sys::ETIMEDOUT && w != -sys::ECANCELED) log_error(conn, "wait failed", w);
                 if (w < 0) break;
                 drained = false;
+                answers = 0;
                 continue;
             }
             if (!idle && !head_deadline) head_deadline = deadline_in(settings.header_timeout_ns);
@@ -467,6 +472,10 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
         const int keep = co_await answer(conn, *req, path);
         if (keep < 0) log_error(conn, "response cut short", keep);
         if (keep <= 0) break;
+        if (++answers == kAnswersBeforeYield) {
+            answers = 0;
+            co_await net::WaitReady{-1, 0, 0};  // a timer that has already run out
+        }
         // Keep whatever follows the request: the next pipelined one.
         conn.len -= next;
         __builtin_memmove(conn.buf, conn.buf + next, conn.len);
