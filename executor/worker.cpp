@@ -51,6 +51,7 @@ void resume_all(rt::Waiter* list) {
         }
         resume_all(w.run_queue.take_all_fifo());
         w.on_turn_end();
+        rt::memory_maintain();
         rt::log_flush();
         if (w.stop_seen && w.open_connections == 0) w.drained.store(true, rt::release);
     }

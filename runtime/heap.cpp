@@ -15,14 +15,81 @@ bool Arena::init(void* base, std::size_t size) {
 
 char* Arena::take_slabs(std::size_t bytes, int cls, int owner) {
     auto* p = static_cast<char*>(bump_.take(bytes, kSlabSize));
+    if (!p) p = take_spare(bytes);
     if (!p) return nullptr;
     // Only the first slab of a run is ever looked up: blocks of classes >= kSlabSize start there.
     // Plain stores suffice: a block reaches another thread only through a release/acquire
     // handoff (a Treiber stack), which also publishes this entry.
     auto& entry = slabs_[(reinterpret_cast<std::uintptr_t>(p) - bump_.base()) >> kSlabShift];
     for (std::size_t off = 0; off < bytes; off += kSlabSize)
-        (&entry)[off >> kSlabShift] = {static_cast<std::uint16_t>(owner), static_cast<std::uint8_t>(cls), 0};
+        (&entry)[off >> kSlabShift] = {static_cast<std::uint16_t>(owner), static_cast<std::uint8_t>(cls), 0, 0};
     return p;
+}
+
+namespace {
+using SpareRun = Arena::SpareRun;
+
+// Sorts a list of runs by address (merge sort: the list may be long).
+SpareRun* sort_by_address(SpareRun* list) {
+    if (!list || !list->next) return list;
+    SpareRun *slow = list, *fast = list->next;
+    while (fast && fast->next) slow = slow->next, fast = fast->next->next;
+    SpareRun* second = slow->next;
+    slow->next = nullptr;
+    SpareRun *a = sort_by_address(list), *b = sort_by_address(second);
+    SpareRun head{nullptr, 0}, *tail = &head;
+    while (a && b) {
+        SpareRun*& least = reinterpret_cast<std::uintptr_t>(a) < reinterpret_cast<std::uintptr_t>(b) ? a : b;
+        tail = tail->next = least;
+        least = least->next;
+    }
+    tail->next = a ? a : b;
+    return head.next;
+}
+
+// The first run of at least `slabs`, taken out of `list`; nullptr if none.
+SpareRun* unlink_fitting(SpareRun*& list, std::size_t slabs) {
+    for (SpareRun** link = &list; *link; link = &(*link)->next) {
+        if ((*link)->slabs >= slabs) {
+            SpareRun* r = *link;
+            *link = r->next;
+            return r;
+        }
+    }
+    return nullptr;
+}
+}  // namespace
+
+// The first spare run long enough, cut to length. If none is, the runs are sorted and
+// neighbours joined first: slabs that held small blocks can then serve a large one.
+char* Arena::take_spare(std::size_t bytes) {
+    const std::size_t want = bytes >> kSlabShift;
+    SpareRun* list = spare_.take_all();
+    SpareRun* found = unlink_fitting(list, want);
+    if (!found && list) {
+        list = sort_by_address(list);
+        for (SpareRun* r = list; r && r->next;) {
+            if (reinterpret_cast<char*>(r) + (r->slabs << kSlabShift) == reinterpret_cast<char*>(r->next))
+                r->slabs += r->next->slabs, r->next = r->next->next;
+            else
+                r = r->next;
+        }
+        found = unlink_fitting(list, want);
+    }
+    while (list) {  // the others go back
+        SpareRun* next = list->next;
+        spare_.push(list);
+        list = next;
+    }
+    if (!found) return nullptr;
+    if (found->slabs > want) give_spare(reinterpret_cast<char*>(found) + bytes, found->slabs - want);
+    return reinterpret_cast<char*>(found);
+}
+
+void Arena::give_spare(char* run, std::size_t slabs) {
+    auto* r = reinterpret_cast<SpareRun*>(run);
+    r->slabs = slabs;
+    spare_.push(r);
 }
 
 void Heap::init(Arena& arena, int id) {
@@ -49,6 +116,7 @@ void* Heap::alloc(std::size_t bytes) {
     }
     const std::size_t run = size > kSlabSize ? size : kSlabSize;
     char* p = arena_->take_slabs(run, cls, id_);
+    if (!p && reclaim()) p = arena_->take_slabs(run, cls, id_);
     if (!p) return nullptr;
     carve_[cls] = p + size;
     carve_end_[cls] = p + run;
@@ -61,6 +129,7 @@ void Heap::free(void* p) {
     if (slab.owner == id_) {
         b->next = free_[slab.cls];
         free_[slab.cls] = b;
+        ++freed_;
     } else {
         arena_->heaps_[slab.owner]->remote_.push(b);
     }
@@ -72,8 +141,69 @@ void Heap::adopt_remote_frees() {
         const int cls = arena_->info(b).cls;
         b->next = free_[cls];
         free_[cls] = b;
+        ++freed_;
         b = next;
     }
+}
+
+std::size_t Heap::reclaim() {
+    adopt_remote_frees();
+    if (!freed_) return 0;  // nothing came back since the last walk: it would find nothing new
+    freed_ = 0;
+    // 1. Count each run's free blocks (in its first slab's table entry: a block of a class below
+    //    kSlabSize lies in a one-slab run, and a larger block is a run by itself).
+    for (int cls = 0; cls < kClassCount; ++cls)
+        for (FreeBlock* b = free_[cls]; b; b = b->next) ++arena_->info(b).tally;
+    // 2. Unlink the blocks of every run that is all free; the first one seen of each holds the
+    //    run's place in a list until step 3 (the run's own first bytes may be a block still to
+    //    be walked). Reset the other tallies. A small class keeps its newest slab (the one it
+    //    cuts blocks from), so one that is busy now and then is not left with nothing at all.
+    constexpr std::uint32_t kGiven = ~std::uint32_t{0};
+    struct Given {
+        Given* next;
+        char* run;
+        std::size_t slabs;
+    };
+    static_assert(sizeof(Given) <= class_size(0));
+    Given* given = nullptr;
+    for (int cls = 0; cls < kClassCount; ++cls) {
+        const std::size_t size = class_size(cls), run = size > kSlabSize ? size : kSlabSize;
+        const auto whole = static_cast<std::uint32_t>(run / size);
+        const std::uintptr_t kept = size < kSlabSize && carve_end_[cls] ? reinterpret_cast<std::uintptr_t>(carve_end_[cls] - 1) & ~(kSlabSize - 1) : 0;
+        for (FreeBlock** link = &free_[cls]; FreeBlock* b = *link;) {
+            auto& entry = arena_->info(b);
+            if ((reinterpret_cast<std::uintptr_t>(b) & ~(kSlabSize - 1)) == kept) {
+                link = &b->next;
+            } else if (entry.tally == whole || entry.tally == kGiven) {
+                *link = b->next;
+                if (entry.tally == whole) {
+                    entry.tally = kGiven;
+                    auto* g = reinterpret_cast<Given*>(b);
+                    const auto start = reinterpret_cast<std::uintptr_t>(b) & ~(kSlabSize - 1);
+                    *g = {given, reinterpret_cast<char*>(start), run >> kSlabShift};
+                    given = g;
+                }
+            } else {
+                entry.tally = 0;
+                link = &b->next;
+            }
+        }
+    }
+    for (int cls = 0; cls < kClassCount; ++cls)
+        if (carve_end_[cls] && class_size(cls) < kSlabSize) arena_->info(carve_end_[cls] - 1).tally = 0;
+    // 3. Hand them to the arena. Its table entries are rewritten when a heap takes them again.
+    std::size_t bytes = 0;
+    for (Given* g = given; g;) {
+        Given next_copy = *g;  // give_spare writes over the run, which holds *g
+        arena_->give_spare(next_copy.run, next_copy.slabs);
+        bytes += next_copy.slabs << kSlabShift;
+        g = next_copy.next;
+    }
+    return bytes;
+}
+
+void Heap::maintain() {
+    if ((freed_ || !remote_.empty()) && arena_->full()) reclaim();
 }
 
 std::size_t Heap::free_count(int cls) const {

@@ -9,8 +9,14 @@
 // only that heap: no atomics on the hot path. A block freed by another thread is pushed onto its
 // owner's `remote` Treiber stack and adopted by the owner the next time it runs short (mimalloc's
 // scheme), so memory always flows back to where it is reused and an allocate-here,
-// free-there pattern (acceptor → worker) cannot leak. Freed blocks are never returned to the
-// arena: at a steady load the heap reaches a steady size.
+// free-there pattern (acceptor → worker) cannot leak. At a steady load the heap reaches a steady
+// size.
+//
+// Freed blocks stay in their class, which is cheap but would make a used-up arena permanent:
+// memory freed as 32 KiB buffers could never serve a 64 B frame. So when the arena runs out, a
+// heap gives back its runs whose blocks are all free (reclaim()): they join the arena's spare
+// runs, which any heap takes before failing. While the arena is full, every heap does the same
+// after it frees (maintain()), since only a heap's own thread may walk its free lists.
 //
 // Pure: no system calls. The caller supplies the reservation.
 #pragma once
@@ -57,6 +63,12 @@ public:
     // Takes back any block of this arena, whichever heap it came from. Must not be null.
     void free(void* p);
 
+    // Gives the arena every run of this heap whose blocks are all free. Returns the bytes given.
+    std::size_t reclaim();
+    // Reclaims if the arena is full and blocks came back since the last reclaim. Cheap: call
+    // it often.
+    void maintain();
+
     // Blocks waiting in this heap's free lists, by class (for tests and metrics).
     std::size_t free_count(int cls) const;
 
@@ -70,6 +82,7 @@ private:
     char* carve_[kClassCount] = {};      // next uncut block in the class's newest slab
     char* carve_end_[kClassCount] = {};
     TreiberStack<FreeBlock> remote_;     // freed here by other threads
+    std::size_t freed_ = 0;              // blocks freed since the last reclaim
 };
 
 class Arena {
@@ -78,7 +91,14 @@ public:
     // Returns false if the reservation is too small to be useful.
     bool init(void* base, std::size_t size);
 
+    // A run of free slabs, kept in its own first bytes.
+    struct SpareRun {
+        SpareRun* next;
+        std::size_t slabs;
+    };
+
     bool contains(const void* p) const { return bump_.contains(p); }
+    bool full() const { return bump_.used() + kSlabSize > bump_.size(); }
     std::size_t used_bytes() const { return bump_.used(); }
 
 private:
@@ -87,16 +107,23 @@ private:
         std::uint16_t owner;  // heap id
         std::uint8_t cls;
         std::uint8_t pad;
+        std::uint32_t tally;  // reclaim()'s count of the run's free blocks; 0 otherwise
     };
-    // Takes `bytes` (a multiple of kSlabSize) of fresh slabs for heap `owner`, class `cls`.
+    // Takes `bytes` (a multiple of kSlabSize) of slabs for heap `owner`, class `cls`: fresh
+    // ones, else spare ones.
     char* take_slabs(std::size_t bytes, int cls, int owner);
-    const SlabInfo& info(const void* p) const {
+    char* take_spare(std::size_t bytes);
+    void give_spare(char* run, std::size_t slabs);
+    SlabInfo& info(const void* p) const {
         return slabs_[(reinterpret_cast<std::uintptr_t>(p) - bump_.base()) >> kSlabShift];
     }
 
     BumpAllocator bump_;
     SlabInfo* slabs_ = nullptr;
     Heap* heaps_[kMaxHeaps] = {};
+    // Any heap may take from it: every taker takes all at once (take_all), which keeps it
+    // ABA-free, and gives back what it does not use.
+    TreiberStack<SpareRun> spare_;
 };
 
 }  // namespace rt

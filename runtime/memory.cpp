@@ -50,6 +50,8 @@ void mem_free(void* p) {
     sys::munmap(mapping, *reinterpret_cast<std::size_t*>(mapping));
 }
 
+void memory_maintain() { this_heap->maintain(); }
+
 std::size_t arena_used_bytes() { return arena.used_bytes(); }
 
 }  // namespace rt

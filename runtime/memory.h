@@ -21,6 +21,10 @@ void memory_attach_thread(int heap_id);
 void* mem_alloc(std::size_t bytes);
 void mem_free(void* p);  // null is ignored
 
+// While the arena is full, gives it back the calling thread's free runs (see Heap::reclaim).
+// Call it once per loop turn.
+void memory_maintain();
+
 // Bytes the arena has handed out so far (a high-water mark, not the live total).
 std::size_t arena_used_bytes();
 

@@ -54,7 +54,7 @@ constexpr std::size_t kMiB = std::size_t{1} << 20;
 
 // The bytes the slab table takes at the front of an arena of `size` bytes.
 constexpr std::size_t table_span(std::size_t size) {
-    const std::size_t bytes = (size >> rt::kSlabShift) * 4;
+    const std::size_t bytes = (size >> rt::kSlabShift) * 8;  // an entry of the slab table
     return (bytes + kSlabSize - 1) & ~(kSlabSize - 1);
 }
 
@@ -431,6 +431,113 @@ TEST(Heap, SmallClassesUseWhatBigOnesCannot) {
     EXPECT_EQ(t.arena.used_bytes(), kSize);
 }
 
+// A used-up arena is not stuck with the classes that used it up: once every block of a slab is
+// free, the heap gives the slab back and any class can have it (here the smallest and the
+// largest, from slabs that held 4 KiB blocks). A class keeps its newest slab.
+TEST(HeapReclaim, FreeSlabsServeOtherClasses) {
+    constexpr std::size_t kSize = 4 * kMiB;
+    TestArena t(kSize);
+    rt::Heap h;
+    h.init(t.arena, 0);
+    std::vector<void*> blocks;
+    while (void* p = h.alloc(4096)) blocks.push_back(p);
+    ASSERT_EQ(blocks.size(), (kSize - kSlabSize) / 4096);
+    ASSERT_EQ(h.alloc(1), nullptr);
+    for (void* p : blocks) h.free(p);
+    EXPECT_EQ(h.free_count(rt::size_class(4096)), blocks.size());
+    void* small = h.alloc(1);
+    ASSERT_NE(small, nullptr);
+    EXPECT_TRUE(t.contains(small, 32));
+    void* big = h.alloc(kMaxBlock);
+    ASSERT_NE(big, nullptr);
+    EXPECT_TRUE(t.contains(big, kMaxBlock));
+    EXPECT_EQ(h.free_count(rt::size_class(4096)), kSlabSize / 4096);  // the newest slab's blocks
+    EXPECT_EQ(t.arena.used_bytes(), kSize);  // all without a fresh slab
+    // 63 slabs: one kept, one for the 32 B block, 16 for the 1 MiB one, 45 still spare.
+    int slabs = 0;
+    while (h.alloc(kSlabSize)) ++slabs;
+    EXPECT_EQ(slabs, 45);
+}
+
+// A slab with one block still in use is never given back, and that block keeps its bytes.
+TEST(HeapReclaim, SlabsInUseStayWithTheirClass) {
+    constexpr std::size_t kSize = 4 * kMiB;
+    TestArena t(kSize);
+    rt::Heap h;
+    h.init(t.arena, 0);
+    std::vector<void*> blocks;
+    while (void* p = h.alloc(4096)) blocks.push_back(p);
+    constexpr std::size_t kPerSlab = kSlabSize / 4096;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        if (i % kPerSlab == 3) fill(blocks[i], 4096, static_cast<std::uint8_t>(i));
+        else h.free(blocks[i]);
+    }
+    EXPECT_EQ(h.alloc(1), nullptr);  // no slab is wholly free
+    void* reused = h.alloc(4096);    // its own class still has the free blocks
+    ASSERT_NE(reused, nullptr);
+    const std::size_t at = std::find(blocks.begin(), blocks.end(), reused) - blocks.begin();
+    ASSERT_LT(at, blocks.size());
+    EXPECT_NE(at % kPerSlab, 3u);
+    h.free(reused);
+    for (std::size_t i = 3; i < blocks.size(); i += kPerSlab)
+        ASSERT_TRUE(check(blocks[i], 4096, static_cast<std::uint8_t>(i)));
+    h.free(blocks[3]);  // now the first slab is wholly free
+    void* small = h.alloc(100);
+    ASSERT_NE(small, nullptr);
+    EXPECT_EQ(addr(small) & ~(kSlabSize - 1), addr(blocks[0]) & ~(kSlabSize - 1));
+    EXPECT_EQ(h.alloc(kSlabSize), nullptr);
+}
+
+// A freed 1 MiB run serves sixteen 64 KiB blocks; a run is cut, never joined.
+TEST(HeapReclaim, RunsAreCutToLength) {
+    constexpr std::size_t kSize = 4 * kMiB;
+    TestArena t(kSize);
+    rt::Heap h;
+    h.init(t.arena, 0);
+    std::vector<void*> big;
+    while (void* p = h.alloc(kMaxBlock)) big.push_back(p);
+    ASSERT_EQ(big.size(), 3u);
+    while (h.alloc(kSlabSize)) {}
+    h.free(big[1]);
+    std::set<std::uintptr_t> got;
+    for (int i = 0; i < 16; ++i) {
+        void* p = h.alloc(kSlabSize);
+        ASSERT_NE(p, nullptr) << i;
+        EXPECT_GE(addr(p), addr(big[1]));
+        EXPECT_LT(addr(p), addr(big[1]) + kMaxBlock);
+        got.insert(addr(p));
+    }
+    EXPECT_EQ(got.size(), 16u);
+    EXPECT_EQ(h.alloc(kSlabSize), nullptr);
+}
+
+// Only a heap's own thread walks its free lists, so memory another heap freed reaches the arena
+// when that heap calls maintain(): at once while the arena is full, never while it is not.
+TEST(HeapReclaim, MaintainGivesBackForOtherHeaps) {
+    constexpr std::size_t kSize = 4 * kMiB;
+    TestArena t(kSize);
+    rt::Heap a, b;
+    a.init(t.arena, 1);
+    b.init(t.arena, 2);
+    std::vector<void*> blocks;
+    while (void* p = a.alloc(2048)) blocks.push_back(p);
+    // half freed by a, half by b (remote frees, adopted by a when it reclaims)
+    for (std::size_t i = 0; i < blocks.size(); ++i) (i % 2 ? b : a).free(blocks[i]);
+    EXPECT_EQ(b.alloc(64), nullptr);
+    a.maintain();
+    void* p = b.alloc(64);
+    ASSERT_NE(p, nullptr);
+    b.free(p);
+
+    TestArena roomy(64 * kMiB);
+    rt::Heap c;
+    c.init(roomy.arena, 3);
+    void* q = c.alloc(2048);
+    c.free(q);
+    c.maintain();  // the arena is not full: the block stays in its class
+    EXPECT_EQ(c.free_count(rt::size_class(2048)), 1u);
+}
+
 // A block allocated by heap A and freed by heap B goes back to A (via A's remote stack): A's next
 // allocation of that class returns it; B never sees it.
 TEST(Heap, CrossHeapFreeReturnsToOwner) {
@@ -761,6 +868,69 @@ TEST(HeapThreads, ProducerAllocatesConsumerFrees) {
     const std::size_t used = t.arena.used_bytes();
     EXPECT_EQ(recoverable_bytes(b, t.arena), 0u);
     EXPECT_EQ(recoverable_bytes(a, t.arena), used - table_span(kGiB));
+}
+
+// 4 threads on an arena small enough to run out again and again: allocations fail cleanly,
+// runs move between heaps and classes through reclaim and maintain, and no block is ever given
+// to two owners (every tag survives until its owner frees it).
+TEST(HeapThreads, ReclaimUnderPressure) {
+    constexpr std::size_t kSize = 8 * kMiB;
+    TestArena t(kSize);
+    constexpr int kThreads = 4, kOps = 200000, kSlots = 96;
+    std::unique_ptr<rt::Heap[]> heaps(new rt::Heap[kThreads]);
+    for (int i = 0; i < kThreads; ++i) heaps[i].init(t.arena, 30 + i);
+    std::atomic<int> failures{0};
+    std::atomic<long> refused{0};
+    std::vector<std::thread> threads;
+    for (int id = 0; id < kThreads; ++id) {
+        threads.emplace_back([&, id] {
+            rt::Heap& h = heaps[id];
+            std::mt19937_64 rng(id * 7919 + 3);
+            Tagged slots[kSlots];
+            std::uint64_t counter = 0;
+            for (int op = 0; op < kOps; ++op) {
+                Tagged& s = slots[rng() % kSlots];
+                if (s.p) {
+                    if (!intact(s)) failures.fetch_add(1);
+                    h.free(s.p);
+                    s.p = nullptr;
+                } else {
+                    // a phase of large blocks, then one of small: classes must trade slabs
+                    const bool large = (op / 20000) % 2 == 0;
+                    s.n = large ? 1 + rng() % 200000 : 1 + rng() % 2048;
+                    s.p = h.alloc(s.n);
+                    if (!s.p) {
+                        refused.fetch_add(1);
+                        continue;
+                    }
+                    if (addr(s.p) % 16 || !t.contains(s.p, s.n)) {
+                        failures.fetch_add(1);
+                        s.p = nullptr;
+                        continue;
+                    }
+                    s.tag = (std::uint64_t(id + 1) << 56) | ++counter;
+                    stamp(s);
+                }
+                if (op % 64 == 0) h.maintain();
+            }
+            for (Tagged& s : slots)
+                if (s.p) {
+                    if (!intact(s)) failures.fetch_add(1);
+                    h.free(s.p);
+                }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GT(refused.load(), 0) << "the arena never ran out: the test proves nothing";
+    EXPECT_EQ(t.arena.used_bytes(), kSize);
+    // Nothing is live: every slab can be had again by one heap, but for the newest slab each
+    // heap keeps of each small class.
+    for (int i = 0; i < kThreads; ++i) heaps[i].reclaim();
+    std::size_t small = 0;
+    while (heaps[0].alloc(4096)) ++small;
+    constexpr std::size_t kSmallClasses = rt::kSlabShift - rt::kMinClassShift;
+    EXPECT_GE(small * 4096, kSize - table_span(kSize) - (kThreads * kSmallClasses - 1) * kSlabSize);
 }
 
 }  // namespace
