@@ -26,9 +26,10 @@ BIN       := async-nostd
 # took a third of the instructions off a keep-alive request, to 62.6 KB; the lingering close to
 # 63.4 KB; fixes from a third pair of reviews (exact chunked trailers, Host validation, the ping
 # clock reading TCP_INFO, the WebSocket handshake's corners) to 64.6 KB; the senders' pause after
-# a false wake-up and the heap's gauge in /metrics to 65.0 KB. Raise it only with a reason in the
-# commit that does.
-SIZE_BUDGET := 65280
+# a false wake-up and the heap's gauge in /metrics to 65.0 KB; the heap giving free slabs back
+# when full, --max-heap with 503 on exhaustion, and senders that take turns to 67.0 KB. Raise it
+# only with a reason in the commit that does.
+SIZE_BUDGET := 67328
 PYTHON    := /usr/bin/python3
 
 # The freestanding server.

@@ -48,6 +48,9 @@ constexpr std::string_view kUsage =
     "                           (default: /tmp/async-nostd.log)\n"
     "  --no-access-log          log errors and events only, not every request\n"
     "  --max-connections N      open connections at once; more get 503 (default: 10000)\n"
+    "  --max-heap BYTES         heap for connections' tasks and buffers, reserved as address\n"
+    "                           space (pages cost memory once used); used up, a request\n"
+    "                           gets 503, a WebSocket close 1011 (default: 17179869184)\n"
     "  --header-timeout SECS    time to send a whole request head; then 408 (default: 10)\n"
     "  --body-timeout SECS      the same for a request body (default: 60)\n"
     "  --keepalive-timeout SECS idle time allowed between requests (default: 60)\n"
@@ -126,12 +129,13 @@ struct Options {
     const char* root = "www";
     const char* log = "/tmp/async-nostd.log";
     std::int64_t drain_ns = 10 * http::kSecond;
+    std::size_t heap_bytes = rt::kDefaultArenaBytes;
     int defer_accept_s = 1;  // see net::listen_tcp
 };
 
-// A decimal from `min` to `max` (at most 10 digits).
+// A decimal from `min` to `max` (at most 18 digits, so it cannot overflow).
 bool parse_number(std::string_view s, std::int64_t min, std::int64_t max, std::int64_t& out) {
-    if (s.empty() || s.size() > 10) return false;
+    if (s.empty() || s.size() > 18) return false;
     std::int64_t v = 0;
     for (char c : s) {
         if (c < '0' || c > '9') return false;
@@ -141,7 +145,7 @@ bool parse_number(std::string_view s, std::int64_t min, std::int64_t max, std::i
     return v >= min && v <= max;
 }
 
-constexpr std::int64_t kGiB = 1 << 30;
+constexpr std::int64_t kMiB = 1 << 20, kGiB = 1 << 30;
 
 struct NumberFlag {
     std::string_view name;
@@ -159,6 +163,7 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--drain-timeout", 1, 86400},
     {"--defer-accept", 0, 3600},
     {"--linger-timeout", 0, 86400},
+    {"--max-heap", 4 * kMiB, kGiB << 10},
 };
 constexpr int kNumberFlagCount = sizeof kNumberFlags / sizeof kNumberFlags[0];
 
@@ -233,7 +238,8 @@ int parse_args(int argc, char** argv, Options& o) {
             case 7: o.ws.max_backlog = static_cast<std::uint64_t>(v); break;
             case 8: o.drain_ns = v * http::kSecond; break;
             case 9: o.defer_accept_s = static_cast<int>(v); break;
-            default: o.http.linger_ns = v * http::kSecond; break;
+            case 10: o.http.linger_ns = v * http::kSecond; break;
+            default: o.heap_bytes = static_cast<std::size_t>(v); break;
             }
             continue;
         }
@@ -334,12 +340,11 @@ void reopen_log_if_asked() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (const int r = rt::memory_init(rt::kDefaultArenaBytes); r < 0)
+    Options o;  // parsing takes no memory from the heap, which is sized by it
+    if (const int code = parse_args(argc, argv, o); code >= 0) return code;
+    if (const int r = rt::memory_init(o.heap_bytes); r < 0)
         return fail(kExitFailure, "cannot reserve the heap", "", "", r);
     rt::memory_attach_thread(0);
-
-    Options o;
-    if (const int code = parse_args(argc, argv, o); code >= 0) return code;
 
     const int root_fd = sys::openat(sys::AT_FDCWD, o.root, sys::O_PATH | sys::O_DIRECTORY | sys::O_CLOEXEC);
     if (root_fd < 0) return fail(kExitFailure, "cannot use root '", o.root, "'", root_fd);
@@ -389,6 +394,8 @@ int main(int argc, char** argv) {
     ws::configure(o.ws);
     ex::Worker* workers = nullptr;
     if (const int r = ex::start_workers(o.workers, o.io, http::on_connection, http::file_cache_end_turn, &workers); r < 0) {
+        if (r == -sys::ENOMEM && rt::arena_used_bytes() + (1 << 20) > o.heap_bytes)
+            return fail(kExitFailure, "cannot start the workers: --max-heap is too small for them", "", "", r);
         if (o.io == rt::IoBackend::uring)
             return fail(kExitFailure, "cannot set up io_uring (disabled, or Linux before 5.11? --io epoll works without it)", "", "", r);
         return fail(kExitFailure, "cannot start the workers", "", "", r);

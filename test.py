@@ -1313,6 +1313,9 @@ BAD_ARGS = [
     ("defer-accept-missing", "2", HOST, None, ["--defer-accept"], 2),
     ("linger-timeout-negative", "2", HOST, None, ["--linger-timeout", "-1"], 2),
     ("linger-timeout-86401", "2", HOST, None, ["--linger-timeout", "86401"], 2),
+    ("max-heap-below-4mib", "2", HOST, None, ["--max-heap", str((4 << 20) - 1)], 2),
+    ("max-heap-above-1tib", "2", HOST, None, ["--max-heap", str((1 << 40) + 1)], 2),
+    ("max-heap-too-small-for-workers", "256", HOST, None, ["--max-heap", str(4 << 20)], 1),
     ("port-in-use", "2", HOST, None, [], 1),
 ]
 
@@ -3644,6 +3647,52 @@ def test_max_connections(request, www, tmp_path):
     finally:
         for c in held:
             c.close()
+
+
+def test_max_heap_used_up_gives_503_and_recovers(request, www, tmp_path):
+    """--max-heap at its minimum, one worker: clients that each hold a read buffer (a request
+    head begun and not finished) use the heap up. A new request then gets 503 with
+    Retry-After and the connection closes; the clients holding buffers are still served; once
+    they leave, their memory serves new requests."""
+    srv = _start_fixture_server(request, www, tmp_path, 1, extra_args=["--max-heap", str(4 << 20)])
+    with HttpClient(srv.port) as c:
+        check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+    held, refused = [], None
+    try:
+        while refused is None:
+            assert len(held) < 400, "4 MiB of heap held 400 read buffers: the limit is not enforced"
+            for _ in range(8):
+                s = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+                s.sendall(b"GET /notes.txt HTTP/1.1\r\nHost: x\r\n")  # the head goes on later
+                held.append(s)
+            time.sleep(0.05)
+            probe = socket.create_connection((HOST, srv.port), timeout=SOCK_TIMEOUT)
+            try:
+                probe.sendall(build_request("GET", "/notes.txt", srv.port, [("Connection", "close")]))
+                got = read_until_eof(probe, "probe")
+            finally:
+                probe.close()
+            assert got.startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 503 ")), got[:200]
+            if got.startswith(b"HTTP/1.1 503 "):
+                refused = got
+        head = refused.split(b"\r\n\r\n")[0] + b"\r\n"
+        assert b"\r\nRetry-After: 1\r\n" in head and b"\r\nConnection: close\r\n" in head, head
+        # every client that got a buffer before the heap ran out is answered; those of the last
+        # batch may have been refused already
+        for i, s in enumerate(held):
+            s.sendall(b"\r\n")
+            resp, body = read_head(s, time.monotonic() + 5)
+            assert resp.status == 200 or (resp.status == 503 and i >= len(held) - 8), (i, len(held), resp)
+        text = srv.log_path.read_text("utf-8", "replace")
+        assert re.search(r" error 503: out of memory for a connection's buffers$", text, re.M), text[-2000:]
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.2)
+    for _ in range(20):
+        with HttpClient(srv.port) as c:
+            check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
+    assert 3 << 20 < scrape(srv.port)[("asyncnostd_heap_arena_bytes", "")] <= 4 << 20
 
 
 # --------------------------------------------------------------------------
@@ -6350,7 +6399,7 @@ def test_help_lists_every_flag_with_its_default():
     with_default = ["--root", "--log", "--max-connections", "--header-timeout", "--body-timeout",
                     "--keepalive-timeout", "--send-timeout", "--ws-max-message",
                     "--ws-ping-interval", "--ws-max-backlog", "--drain-timeout", "--defer-accept",
-                    "--linger-timeout", "--no-sandbox"]
+                    "--linger-timeout", "--max-heap", "--no-sandbox"]
     for flag in with_default:
         entry = re.search(rf"^  {flag}\b(.*?)(?=^  -|^\S|\Z)", out, re.M | re.S)
         assert entry and "default" in entry.group(1), f"{flag}: {entry and entry.group(0)!r}"

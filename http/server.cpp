@@ -319,6 +319,7 @@ ex::Task<int> answer(Connection& conn, const Request& req, std::string_view path
         const bool plain = req.version_minor == 1 && wants_keep_alive(req) && !ex::stopping();
         status = select_file(req, headers, body, file, plain ? &reply : nullptr);
         if (!reply.empty()) {
+            conn.answering = true;
             sys::iovec iov{reply.data(), reply.size()};
             const long r = co_await net::send_all(conn.fd, &iov, 1, settings.send_timeout_ns, false);
             log_access(conn, &req, 200, r > 0 ? reply.size() - file->reply_head_len : 0);
@@ -379,14 +380,34 @@ void release_buffers(Connection& conn) {
     conn.request = nullptr, conn.buf = nullptr;
 }
 
+// 503 for a connection there is no room for (the connection limit reached, or the heap used
+// up), sent from the stack: it needs nothing that could itself be out of memory. Logged as an
+// access like any answer.
+void send_unavailable(const Connection& conn) {
+    rt::FixedWriter<kHeadBytes> head;
+    put_head_start(head, 503);
+    head.put("Retry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    sys::send(conn.fd, head.data(), head.size(), sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
+    log_access(conn, nullptr, 503, 0);
+}
+
+// The heap has no room for what `conn` needs now (`what`): 503, then a lingering close (which
+// needs no memory), so the request it sent is read, not met with a reset.
+void out_of_memory(Connection& conn, std::string_view what) {
+    rt::LogLine("error").put(" 503: out of memory for ").put(what);
+    send_unavailable(conn);
+    conn.linger = true;
+}
+
 static_assert(kReadBufferBytes % alignof(Request) == 0);
+// False when out of memory (see out_of_memory).
 bool take_buffers(Connection& conn) {
     conn.buf = static_cast<char*>(rt::mem_alloc(kReadBufferBytes + sizeof(Request)));
     if (conn.buf) {
         conn.request = reinterpret_cast<Request*>(conn.buf + kReadBufferBytes);  // the parser fills it
         return true;
     }
-    rt::LogLine("error").put(" connection dropped: out of memory for its buffers");
+    out_of_memory(conn, "a connection's buffers");
     return false;
 }
 
@@ -457,6 +478,10 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
                 if (n > 0 && n < static_cast<long>(kContinue.size())) break;  // half a line: nothing sane follows
             }
             const int r = co_await discard_body(conn, pr.consumed, framing, next, drained);
+            if (r == ex::kAllocFailed) {
+                out_of_memory(conn, "a request body");
+                break;
+            }
             if (r > 0) co_await send_response(conn, req, r, "", "", true);
             if (r < 0) log_error(conn, "request body cut short", r);
             if (r != 0) break;
@@ -469,7 +494,12 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
             taken = co_await settings.upgrade(conn, *req, next) == 1;
             break;
         }
+        conn.answering = false;
         const int keep = co_await answer(conn, *req, path);
+        if (keep == ex::kAllocFailed && !conn.answering) {  // nothing went out: there is room for a 503
+            out_of_memory(conn, "an answer");
+            break;
+        }
         if (keep < 0) log_error(conn, "response cut short", keep);
         if (keep <= 0) break;
         if (++answers == kAnswersBeforeYield) {
@@ -501,17 +531,13 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
     if (!taken) close_connection(fd);
 }
 
-// The server is at its connection limit: answer 503 at once, without a task or a buffer, and
-// close. The request already received is read first, so closing does not reset the connection
-// before the client has read the answer.
-void refuse_busy(int fd, const sys::sockaddr_any& peer) {
+// No room for a new connection (the connection limit, or no memory for its task): answer 503
+// at once, without a task or a buffer, and close. The request already received is read first,
+// so closing does not reset the connection before the client has read the answer.
+void refuse(int fd, const sys::sockaddr_any& peer) {
     char request[2048];
     sys::recv(fd, request, sizeof request, sys::MSG_DONTWAIT);
-    rt::FixedWriter<kHeadBytes> head;
-    put_head_start(head, 503);
-    head.put("Retry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    sys::send(fd, head.data(), head.size(), sys::MSG_DONTWAIT | sys::MSG_NOSIGNAL);
-    log_access({fd, peer, nullptr, 0, nullptr}, nullptr, 503, 0);
+    send_unavailable({fd, peer, nullptr, 0, nullptr});
     sys::close(fd);
 }
 
@@ -530,13 +556,13 @@ void on_connection(int fd, const sys::sockaddr_any& peer) {
     stats().accepted.add();
     if (open_connections.fetch_add(1, rt::relaxed) >= settings.max_connections) {
         open_connections.fetch_add(-1, rt::relaxed);
-        refuse_busy(fd, peer);
+        refuse(fd, peer);
         return;
     }
     if (!serve(fd, peer).started) {
-        rt::LogLine("error").put(" connection refused: out of memory for its task");
-        sys::close(fd);
+        rt::LogLine("error").put(" 503: out of memory for a connection's task");  // nothing to linger with
         open_connections.fetch_add(-1, rt::relaxed);
+        refuse(fd, peer);
     }
 }
 
@@ -572,6 +598,7 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     // Never for an error, after which serve() lingers instead (conn.linger), or for a stop.
     const bool client_closes = close && req && status < 400 && !wants_keep_alive(*req);
     sys::iovec iov[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
+    conn.answering = true;
     long r = co_await net::send_all(conn.fd, iov, text ? 2 : 1, settings.send_timeout_ns,
                                     (send_body && !text) || client_closes);
     std::uint64_t sent = text && r > 0 ? body.size() : 0;

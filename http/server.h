@@ -25,6 +25,7 @@ struct Connection {
     std::size_t len;
     Request* request; // where the current request head is parsed into
     bool linger = false;  // see send_response: read what the client still sends, then close
+    bool answering = false;  // the current request's answer may have begun to go out
 };
 
 // Closes a connection that an upgrade handler took over, and counts it as closed.
