@@ -2988,7 +2988,7 @@ def test_validators_follow_each_file(request, tmp_path):
         st = (root / name).stat()
         resp = c.request("GET", "/" + name)
         assert resp.status == 200, resp
-        assert resp.get("ETag") == f'"{int(st.st_mtime)}-{st.st_size}"', (name, resp)
+        assert resp.get("ETag") == f'"{st.st_mtime_ns // 10**9}.{st.st_mtime_ns % 10**9}-{st.st_size}"', (name, resp)
         assert email.utils.parsedate_to_datetime(resp.get("Last-Modified")).timestamp() == int(st.st_mtime), \
             (name, resp)
         return resp.get("ETag")
@@ -2999,6 +2999,53 @@ def test_validators_follow_each_file(request, tmp_path):
         (root / "a.txt").write_bytes(b"A" * 100)  # same size, new mtime
         os.utime(root / "a.txt", (1_650_000_000, 1_650_000_000))
         assert check(c, "a.txt") not in tags.values()
+
+
+def test_etag_tells_apart_writes_within_one_second(request, tmp_path):
+    """Two writes of the same size in the same second are two representations: the second has
+    another ETag, so a validator or If-Range from the first no longer matches it."""
+    root = make_root(tmp_path, {"f.txt": b"A" * 10})
+    t = 1_700_000_000 * 10**9
+    os.utime(root / "f.txt", ns=(t + 100_000, t + 100_000))
+    srv = _start_fixture_server(request, root, tmp_path, 1)
+    with HttpClient(srv.port) as c:
+        first = c.request("GET", "/f.txt")
+        assert first.status == 200 and first.body == b"A" * 10, first
+        (root / "f.txt").write_bytes(b"B" * 10)
+        os.utime(root / "f.txt", ns=(t + 200_000, t + 200_000))
+        again = c.request("GET", "/f.txt")
+        assert again.body == b"B" * 10 and again.get("ETag") != first.get("ETag"), (first, again)
+        assert again.get("Last-Modified") == first.get("Last-Modified")  # one second: one date
+        resp = c.request("GET", "/f.txt", [("If-None-Match", first.get("ETag"))])
+        assert resp.status == 200 and resp.body == b"B" * 10, resp
+        resp = c.request("GET", "/f.txt", [("Range", "bytes=5-"), ("If-Range", first.get("ETag"))])
+        assert resp.status == 200 and resp.body == b"B" * 10, resp
+        resp = c.request("GET", "/f.txt", [("If-None-Match", again.get("ETag"))])
+        assert resp.status == 304, resp
+
+
+def test_gzip_twin_has_its_own_etag(request, tmp_path):
+    """FILE.gz made by gzip -k keeps FILE's time; should it have FILE's size too, the two still
+    get different ETags: a range of one must never be taken as a part of the other."""
+    plain, packed = b"x" * 32, bytes(range(32))
+    root = make_root(tmp_path, {"same.txt": plain, "same.txt.gz": packed})
+    st = (root / "same.txt").stat()
+    os.utime(root / "same.txt.gz", ns=(st.st_atime_ns, st.st_mtime_ns))
+    srv = _start_fixture_server(request, root, tmp_path, 1)
+    with HttpClient(srv.port) as c:
+        identity = c.request("GET", "/same.txt")
+        gz = c.request("GET", "/same.txt", [("Accept-Encoding", "gzip")])
+        assert identity.body == plain and gz.body == packed and gz.get("Content-Encoding") == "gzip", (identity, gz)
+        assert gz.get("ETag") != identity.get("ETag"), (identity, gz)
+        # a client holding the first half of the plain file asks for the rest, and takes gzip
+        resp = c.request("GET", "/same.txt", [("Accept-Encoding", "gzip"), ("Range", "bytes=16-"),
+                                              ("If-Range", identity.get("ETag"))])
+        assert resp.status == 200 and resp.body == packed, resp
+        resp = c.request("GET", "/same.txt", [("Accept-Encoding", "gzip"), ("Range", "bytes=16-"),
+                                              ("If-Range", gz.get("ETag"))])
+        assert resp.status == 206 and resp.body == packed[16:], resp
+        resp = c.request("GET", "/same.txt", [("If-None-Match", gz.get("ETag"))])
+        assert resp.status == 200 and resp.body == plain, resp
 
 
 # --------------------------------------------------------------------------

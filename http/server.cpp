@@ -58,10 +58,15 @@ std::string_view server_and_date_lines() {
 // The validators of the file answered last, which the next request is most likely for too: a
 // busy page's requests skip formatting its date and numbers again.
 struct Validators {
-    std::int64_t mtime = -1;
+    std::int64_t mtime = -1, mtime_nsec = -1;
     std::int64_t shown = -1;  // the Last-Modified date: mtime, or now if mtime is in the future
     std::uint64_t size = 0;
-    char etag[48];  // "MTIME-SIZE", quotes included
+    bool gzip = false;
+    // "SECONDS.NANOSECONDS-SIZE", quotes included, and "-gz" for a FILE.gz sent for FILE. The
+    // nanoseconds tell apart two writes of the same size in one second, and the mark a .gz
+    // twin that gzip -k left with its original's time and, by chance, its size: a strong tag
+    // must differ between representations, or a range of one could be spliced onto the other.
+    char etag[56];
     char last_modified[32];
     std::uint8_t etag_len = 0, last_modified_len = 0;
 
@@ -70,17 +75,18 @@ struct Validators {
 };
 thread_local Validators last_validators;
 
-const Validators& validators_of(const sys::stat& st) {
+const Validators& validators_of(const sys::stat& st, bool gzip) {
     Validators& v = last_validators;
     const auto size = static_cast<std::uint64_t>(st.st_size);
     // A Last-Modified later than the answer's Date must be replaced with the Date (RFC 9110
     // §8.8.2.1): a file stamped in the future, by a clock that was ahead or by touch -d.
     const std::int64_t now = rt::thread_clock().wall_seconds;
     const std::int64_t shown = st.st_mtime_sec < now ? st.st_mtime_sec : now;
-    if (st.st_mtime_sec != v.mtime || size != v.size || shown != v.shown) {
-        v.mtime = st.st_mtime_sec, v.shown = shown, v.size = size;
+    if (st.st_mtime_sec != v.mtime || st.st_mtime_nsec != v.mtime_nsec || size != v.size || shown != v.shown || gzip != v.gzip) {
+        v.mtime = st.st_mtime_sec, v.mtime_nsec = st.st_mtime_nsec, v.shown = shown, v.size = size, v.gzip = gzip;
         rt::Writer etag(v.etag, sizeof v.etag);
-        etag.put('"').put_uint(static_cast<std::uint64_t>(st.st_mtime_sec)).put('-').put_uint(size).put('"');
+        etag.put('"').put_int(st.st_mtime_sec).put('.').put_int(st.st_mtime_nsec).put('-').put_uint(size);
+        etag.put(gzip ? "-gz\"" : "\"");
         v.etag_len = static_cast<std::uint8_t>(etag.size());
         rt::Writer date(v.last_modified, sizeof v.last_modified);
         put_http_date(date, shown);
@@ -208,7 +214,7 @@ int describe_file(const Request& req, std::string_view name, OpenFile* file, boo
                   FileBody& body, std::string_view* reply) {
     const sys::stat& st = file->st;
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    const Validators& v = validators_of(st);
+    const Validators& v = validators_of(st, gzip);
     // The dates a client sends back are the Last-Modified it was given: compare them with that.
     const Selection sel = select_representation(req, v.etag_view(), v.shown, size, rt::thread_clock().wall_seconds);
     if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
