@@ -2670,6 +2670,18 @@ def test_range(server4, method, headers, status, span):
         check_file_response(c.request("GET", "/notes.txt"), "/notes.txt")
 
 
+@pytest.mark.parametrize("spec", ["bytes=-5", "bytes=0-", "bytes=0-0", "bytes=3-9", "bytes=-0"])
+def test_range_of_an_empty_file_is_ignored(request, tmp_path, spec):
+    """No 206 can describe a part of an empty file: a range of it gets the whole, empty, 200
+    (a suffix of it is even satisfiable, RFC 9110 §14.1.2), never 416."""
+    srv = _start_fixture_server(request, make_root(tmp_path, {"empty.txt": b""}), tmp_path, 1)
+    with HttpClient(srv.port) as c:
+        resp = c.request("GET", "/empty.txt", [("Range", spec)])
+        assert resp.status == 200 and resp.body == b"", resp
+        assert resp.get("Content-Length") == "0" and resp.get("Content-Range") is None, resp
+        assert c.request("GET", "/empty.txt").status == 200  # and the connection goes on
+
+
 # --------------------------------------------------------------------------
 # 24. gzip_static: FILE.gz beside FILE for a client that accepts gzip
 # --------------------------------------------------------------------------

@@ -115,8 +115,10 @@ Selection select_representation(const Request& req, std::string_view etag, std::
         if (mtime <= date) return {304, 0, 0};
     }
     // Step 5: ranges are defined for GET only; If-Range must name exactly this representation.
+    // An empty representation has no byte to select and no 206 could describe one, so a range
+    // of it is ignored: the only satisfiable form, a suffix (RFC 9110 §14.1.2), means all of it.
     const std::string_view range = req.header("Range"sv);
-    if (!range.data() || req.method != "GET"sv) return whole;
+    if (!range.data() || req.method != "GET"sv || size == 0) return whole;
     if (const std::string_view v = trim(req.header("If-Range"sv)); v.data()) {
         const bool is_tag = v.starts_with('"') || is_weak(v);
         if (is_tag ? !etag_list_matches(v, etag, false) || v.find(',') != std::string_view::npos

@@ -33,7 +33,8 @@ struct Selection {
 // Evaluates a GET or HEAD's conditional and range headers against a file with the given ETag,
 // modification time and size, in the order RFC 9110 §13.2.2 sets. `now` (Unix seconds) decides
 // whether an If-Range date is a strong validator: only once its second has passed (§8.8.2.2), as
-// a file changed twice within one second would otherwise match a copy it no longer is.
+// a file changed twice within one second would otherwise match a copy it no longer is. A range
+// of an empty file is ignored (200).
 Selection select_representation(const Request& req, std::string_view etag, std::int64_t mtime, std::uint64_t size,
                                 std::int64_t now);
 
