@@ -2434,7 +2434,8 @@ def test_file_with_trailing_slash_is_404(server4):
     """"notes.txt/" names a directory, and there is none: 404, as nginx answers, rather than the
     file (whose relative links would then resolve one level too deep)."""
     with HttpClient(server4.port) as c:
-        for target in ("/notes.txt/", "/sub/index.html/", "/notes.txt/?x=1", "/notes.txt%2f"):
+        for target in ("/notes.txt/", "/sub/index.html/", "/notes.txt/?x=1", "/notes.txt%2f",
+                       "/notes.txt/.", "/notes.txt/%2e", "/notes.txt/x/.."):  # all "notes.txt/"
             resp = c.request("GET", target)
             assert resp.status == 404, f"GET {target}: {resp!r}"
             assert FILES["notes.txt"] not in resp.body
@@ -2445,6 +2446,11 @@ def test_directory_serves_index_not_listing(server4):
     with HttpClient(server4.port) as c:
         check_file_response(c.request("GET", "/sub/"), "/sub/")
         check_file_response(c.request("GET", "/"), "/")
+        # "/sub/." and "/sub/x/.." are "/sub/" (RFC 3986 §5.2.4): the index, not a redirect
+        for target in ("/sub/.", "/sub/x/..", "/sub/%2e", "/."):
+            resp = c.request("GET", target)
+            assert resp.status == 200 and resp.body == (FILES["sub/index.html"] if "sub" in target else FILES["index.html"]), \
+                f"GET {target}: {resp!r}"
         for target in ("/noindex/", "/noindex/?x=1"):
             resp = c.request("GET", target)
             assert resp.status == 404, f"GET {target}: {resp!r}"

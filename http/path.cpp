@@ -62,6 +62,7 @@ PathResult normalize_path(std::string_view target, char* out) {
         }
         // A segment ended (at a '/', decoded or literal, or at the end of the path).
         const std::string_view seg(out + seg_start, len - seg_start);
+        const bool dot_segment = seg == "."sv || seg == ".."sv;
         if (seg.empty() || seg == "."sv) {
             len = seg_start;
         } else if (seg == ".."sv) {
@@ -74,7 +75,8 @@ PathResult normalize_path(std::string_view target, char* out) {
         }
         seg_start = len;
         if (at_end) {
-            r.trailing_slash = slash_last;
+            // "a/." and "a/b/.." are "a/" (RFC 3986 §5.2.4): they name a directory too.
+            r.trailing_slash = slash_last || dot_segment;
             break;
         }
     }

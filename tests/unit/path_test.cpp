@@ -59,14 +59,14 @@ TEST(NormalizePath, Table) {
         {"///a///b///", kOk, "a/b", true},
         {"/a/./b", kOk, "a/b"},
         {"/./a", kOk, "a"},
-        {"/.", kOk, ""},
-        {"/a/.", kOk, "a"},
+        {"/.", kOk, "", true},
+        {"/a/.", kOk, "a", true},
         // ".." removes the previous segment, never more.
         {"/a/../b", kOk, "b"},
         {"/a/b/../c", kOk, "a/c"},
         {"/a/b/../../c", kOk, "c"},
-        {"/a/..", kOk, ""},
-        {"/a/b/..", kOk, "a"},
+        {"/a/..", kOk, "", true},
+        {"/a/b/..", kOk, "a", true},
         {"/aa/bb/../cc/./../dd", kOk, "aa/dd"},
         {"/a/.../b", kOk, "a/.../b", false, true},  // "..." is a name (and hidden)
         {"/a..b/c", kOk, "a..b/c"},
@@ -125,7 +125,10 @@ TEST(NormalizePath, Table) {
         {"/dir/?q", kOk, "dir", true},
         {"/dir%2f", kOk, "dir", true},   // a decoded '/' ends the path as a literal one does
         {"/dir%2F?q", kOk, "dir", true},
-        {"/dir/.", kOk, "dir"},
+        {"/dir/.", kOk, "dir", true},  // RFC 3986 §5.2.4: "/dir/"
+        {"/dir/x/..", kOk, "dir", true},
+        {"/dir/%2e", kOk, "dir", true},
+        {"/file.txt/.", kOk, "file.txt", true},
         {"/..?x", kBad, ""},
         // Absolute-form.
         {"http://host/a/b?x", kOk, "a/b"},
@@ -322,7 +325,9 @@ Model model(const std::string& target) {
         m.path += stack[i];
         if (stack[i][0] == '.') m.hidden = true;
     }
-    m.trailing_slash = decoded.size() > 1 && decoded.back() == '/';  // a decoded %2F counts
+    // A decoded %2F counts; so does a last segment "." or ".." (RFC 3986 §5.2.4).
+    const std::string last = decoded.substr(decoded.rfind('/') + 1);
+    m.trailing_slash = (decoded.size() > 1 && decoded.back() == '/') || last == "." || last == "..";
     return m;
 }
 
