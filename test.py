@@ -2720,6 +2720,16 @@ def test_gzip_static_not_accepted(server4, accept):
         assert resp.get("Content-Encoding") is None, f"Accept-Encoding {accept!r}: {resp!r}"
 
 
+def test_gzip_accept_encoding_lines_form_one_list(server4):
+    """Accept-Encoding over two lines is one list (RFC 9110 §5.3): gzip named in the second."""
+    with HttpClient(server4.port) as c:
+        resp = c.request("GET", "/page.txt", [("Accept-Encoding", "br"), ("Accept-Encoding", "gzip")])
+        assert resp.status == 200 and resp.get("Content-Encoding") == "gzip", resp
+        resp = c.request("GET", "/page.txt", [("Accept-Encoding", "gzip;q=0"), ("Accept-Encoding", "*")])
+        check_file_response(resp, "/page.txt")
+        assert resp.get("Content-Encoding") is None, resp
+
+
 def test_gzip_without_twin_served_plain(server4):
     with HttpClient(server4.port) as c:
         for target in ("/notes.txt", "/big.bin", "/"):

@@ -131,8 +131,10 @@ Selection select_representation(const Request& req, std::string_view etag, std::
     return whole;
 }
 
-bool accepts_gzip(std::string_view accept_encoding) {
-    int gzip = -1, any = -1;  // -1 not listed, 0 refused (q=0), 1 accepted
+namespace {
+// Reads one Accept-Encoding list into what it says of gzip and of "*": -1 not listed, 0 refused
+// (q=0), 1 accepted. A later mention overrides an earlier one.
+void scan_accept_encoding(std::string_view accept_encoding, int& gzip, int& any) {
     while (!accept_encoding.empty()) {
         std::string_view member = next_member(accept_encoding);
         const std::size_t semi = member.find(';');
@@ -149,6 +151,19 @@ bool accepts_gzip(std::string_view accept_encoding) {
         if (equals_ignore_case(coding, "gzip"sv) || equals_ignore_case(coding, "x-gzip"sv)) gzip = ok;
         else if (coding == "*"sv) any = ok;
     }
+}
+}  // namespace
+
+bool accepts_gzip(std::string_view accept_encoding) {
+    int gzip = -1, any = -1;
+    scan_accept_encoding(accept_encoding, gzip, any);
+    return gzip >= 0 ? gzip == 1 : any == 1;
+}
+
+bool accepts_gzip(const Request& req) {
+    int gzip = -1, any = -1;
+    for (int i = 0; i < req.header_count; ++i)
+        if (equals_ignore_case(req.headers[i].name, "Accept-Encoding"sv)) scan_accept_encoding(req.headers[i].value, gzip, any);
     return gzip >= 0 ? gzip == 1 : any == 1;
 }
 

@@ -40,5 +40,7 @@ Selection select_representation(const Request& req, std::string_view etag, std::
 
 // True if Accept-Encoding admits gzip: listed (or "*") without q=0.
 bool accepts_gzip(std::string_view accept_encoding);
+// The same for a request's Accept-Encoding lines, read as one list (RFC 9110 §5.3).
+bool accepts_gzip(const Request& req);
 
 }  // namespace http

@@ -281,7 +281,7 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
     const std::size_t name_len = len;
     bool gzip = false;
-    if (!status && accepts_gzip(req.header("Accept-Encoding"sv))) {
+    if (!status && accepts_gzip(req)) {
         put_string(path, len, kGzip);
         OpenFile* gz = open_file(settings.root_fd, {path, len});
         gzip = gz && gz->fd >= 0 && is_type(gz->st, sys::S_IFREG);

@@ -494,6 +494,19 @@ TEST(ConditionalSelect, IfRangeDateOfTheCurrentSecondIsWeak) {
 // ---------------------------------------------------------------------------------------------
 // accepts_gzip
 
+// Several Accept-Encoding lines are one list (RFC 9110 §5.3): a later member overrides an earlier
+// one, in whichever line it stands; without any line, nothing is accepted.
+TEST(ConditionalGzip, LinesFormOneList) {
+    auto gzip_of = [](const Fields& fields) { return http::accepts_gzip(*make_request("GET", fields)); };
+    EXPECT_TRUE(gzip_of({{"Accept-Encoding", "br"}, {"Accept-Encoding", "gzip"}}));
+    EXPECT_TRUE(gzip_of({{"accept-encoding", "br"}, {"ACCEPT-ENCODING", "gzip"}}));
+    EXPECT_FALSE(gzip_of({{"Accept-Encoding", "gzip;q=0"}, {"Accept-Encoding", "*"}}));
+    EXPECT_TRUE(gzip_of({{"Accept-Encoding", "gzip;q=0"}, {"Accept-Encoding", "gzip"}}));
+    EXPECT_TRUE(gzip_of({{"Accept-Encoding", "*"}, {"Accept-Encoding", "br"}}));
+    EXPECT_FALSE(gzip_of({{"Accept-Encoding", "br"}, {"Accept-Language", "gzip"}}));
+    EXPECT_FALSE(gzip_of({}));
+}
+
 TEST(ConditionalGzip, Table) {
     struct Case {
         std::string_view accept_encoding;
