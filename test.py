@@ -2548,6 +2548,9 @@ CONDITIONAL_CASES = [
     ("ims-later", "GET", lambda e, lm: [("If-Modified-Since", _hours(lm, 1))], 304),
     ("ims-hour-earlier", "GET", lambda e, lm: [("If-Modified-Since", _hours(lm, -1))], 200),
     ("ims-invalid", "GET", lambda e, lm: [("If-Modified-Since", "not a date")], 200),
+    # RFC 850's two-digit year is at most 50 years ahead (RFC 9110 §5.6.7): "70" is 2070 now
+    ("ims-rfc850-70", "GET", lambda e, lm: [("If-Modified-Since", "Wednesday, 01-Jan-70 00:00:00 GMT")], 304),
+    ("ims-rfc850-99", "GET", lambda e, lm: [("If-Modified-Since", "Friday, 31-Dec-99 23:59:59 GMT")], 200),
     ("ims-garbled", "GET", lambda e, lm: [("If-Modified-Since", lm.replace("GMT", "XYZ"))], 200),
     ("inm-wins-over-ims", "GET",
      lambda e, lm: [("If-None-Match", '"nope"'), ("If-Modified-Since", lm)], 200),

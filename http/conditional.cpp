@@ -105,13 +105,13 @@ Selection select_representation(const Request& req, std::string_view etag, std::
     // §13.2.2 steps 1-2: the client's copy must still be current (412 when it is not).
     if (const int match = etag_lines_match(req, "If-Match"sv, etag, false); match >= 0) {
         if (match == 0) return {412, 0, 0};
-    } else if (const std::string_view d = req.header("If-Unmodified-Since"sv); d.data() && rt::parse_http_date(d, date)) {
+    } else if (const std::string_view d = req.header("If-Unmodified-Since"sv); d.data() && rt::parse_http_date(d, now, date)) {
         if (mtime > date) return {412, 0, 0};
     }
     // Steps 3-4: the client's copy is still good (304 when it is).
     if (const int match = etag_lines_match(req, "If-None-Match"sv, etag, true); match >= 0) {
         if (match == 1) return {304, 0, 0};
-    } else if (const std::string_view d = req.header("If-Modified-Since"sv); d.data() && rt::parse_http_date(d, date)) {
+    } else if (const std::string_view d = req.header("If-Modified-Since"sv); d.data() && rt::parse_http_date(d, now, date)) {
         if (mtime <= date) return {304, 0, 0};
     }
     // Step 5: ranges are defined for GET only; If-Range must name exactly this representation.
@@ -122,7 +122,7 @@ Selection select_representation(const Request& req, std::string_view etag, std::
     if (const std::string_view v = trim(req.header("If-Range"sv)); v.data()) {
         const bool is_tag = v.starts_with('"') || is_weak(v);
         if (is_tag ? !etag_list_matches(v, etag, false) || v.find(',') != std::string_view::npos
-                   : !rt::parse_http_date(v, date) || date != mtime || mtime >= now)
+                   : !rt::parse_http_date(v, now, date) || date != mtime || mtime >= now)
             return whole;
     }
     const ByteRange r = parse_range(range, size);

@@ -78,12 +78,18 @@ bool match_date(std::string_view text, std::string_view pattern, CivilTime& t) {
 }
 }  // namespace
 
-bool parse_http_date(std::string_view text, std::int64_t& seconds) {
+bool parse_http_date(std::string_view text, std::int64_t now, std::int64_t& seconds) {
     CivilTime t;
     const std::size_t comma = text.find(',');
     if (match_date(text, "www, DD bbb YYYY hh:mm:ss GMT", t) || match_date(text, "www bbb _D hh:mm:ss YYYY", t)) {
     } else if (comma >= 6 && comma <= 9 && match_date(text.substr(comma), ", DD-bbb-YY hh:mm:ss GMT", t)) {
-        t.year += t.year < 70 ? 2000 : 1900;  // RFC 850's two-digit year
+        // RFC 850's two-digit year is the one nearest now that is at most 50 years ahead
+        // (RFC 9110 §5.6.7): in 2026, "76" is 2076 and "77" is 1977.
+        constexpr std::int64_t kLast = 253402300799;  // 9999-12-31T23:59:59Z, the last HTTP-date
+        const int this_year = civil_from_unix(now < 0 ? 0 : now > kLast ? kLast : now).year;
+        t.year += this_year - this_year % 100;
+        if (t.year > this_year + 50) t.year -= 100;
+        else if (t.year <= this_year - 50) t.year += 100;
     } else {
         return false;
     }

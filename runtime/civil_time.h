@@ -22,7 +22,8 @@ std::int64_t unix_from_civil(const CivilTime& t);
 // Parses an HTTP-date in any of the three forms RFC 9110 §5.6.7 obliges a recipient to accept:
 // "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994".
 // Returns false for anything else (a conditional header with a bad date is then ignored).
-bool parse_http_date(std::string_view text, std::int64_t& seconds);
+// `now` (Unix seconds) places the second form's two-digit year.
+bool parse_http_date(std::string_view text, std::int64_t now, std::int64_t& seconds);
 
 // "21/Nov/2026:12:00:00 +0000" — the Common Log Format's time (without the brackets).
 void put_clf_time(Writer& w, std::int64_t seconds);

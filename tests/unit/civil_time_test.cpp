@@ -204,13 +204,15 @@ TEST(CivilTime, UnixFromCivilInvertsCivilFromUnix) {
 // ---------------------------------------------------------------------------------------------
 // parse_http_date
 
-// Parses `text` from an exactly-sized heap copy (ASan catches a read past its end); nullopt when
-// it is rejected.
-std::optional<std::int64_t> parse_date(std::string_view text) {
+constexpr std::int64_t kNow2026 = 1795262753;  // Sat, 21 Nov 2026 12:05:53 GMT
+
+// Parses `text` from an exactly-sized heap copy (ASan catches a read past its end), at `now`;
+// nullopt when it is rejected.
+std::optional<std::int64_t> parse_date(std::string_view text, std::int64_t now = kNow2026) {
     std::unique_ptr<char[]> copy(new char[text.size() ? text.size() : 1]);
     std::copy(text.begin(), text.end(), copy.get());
     std::int64_t seconds = -12345;
-    if (!rt::parse_http_date({copy.get(), text.size()}, seconds)) return std::nullopt;
+    if (!rt::parse_http_date({copy.get(), text.size()}, now, seconds)) return std::nullopt;
     return seconds;
 }
 
@@ -231,7 +233,6 @@ TEST(HttpDate, ValidForms) {
         {"Fri, 31 Dec 9999 23:59:59 GMT", 253402300799},
         // RFC 850, with the full weekday name (6 to 9 letters) and a two-digit year.
         {"Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
-        {"Thursday, 01-Jan-70 00:00:00 GMT", 0},
         {"Wednesday, 16-Nov-94 08:49:37 GMT", 784975777},
         {"Monday, 07-Nov-94 00:00:00 GMT", 784166400},
         // asctime, day padded with a space or two digits.
@@ -262,20 +263,27 @@ TEST(HttpDate, ValidForms) {
     for (const Case& c : cases) EXPECT_EQ(parse_date(c.text), std::optional<std::int64_t>(c.seconds)) << c.text;
 }
 
-// RFC 850's two-digit year: below 70 is 20xx, 70 and above 19xx.
+// RFC 850's two-digit year is the year with those digits that is at most 50 years ahead of now
+// (RFC 9110 §5.6.7, a MUST): in 2026, 1977 to 2076.
 TEST(HttpDate, Rfc850TwoDigitYear) {
     struct Case {
         std::string_view text;
         std::int64_t seconds;
     };
     const Case cases[] = {
-        {"Thursday, 01-Jan-70 00:00:00 GMT", 0},
         {"Friday, 31-Dec-99 23:59:59 GMT", 946684799},
         {"Saturday, 01-Jan-00 00:00:00 GMT", 946684800},
         {"Thursday, 29-Feb-24 12:00:00 GMT", 1709208000},
         {"Tuesday, 31-Dec-69 23:59:59 GMT", 3155759999},
+        {"Wednesday, 01-Jan-70 00:00:00 GMT", 3155760000},   // 2070, not 1970
+        {"Thursday, 31-Dec-76 23:59:59 GMT", 3376684799},    // 2076: 50 years ahead
+        {"Saturday, 01-Jan-77 00:00:00 GMT", 220924800},     // 1977: 2077 would be 51
     };
     for (const Case& c : cases) EXPECT_EQ(parse_date(c.text), std::optional<std::int64_t>(c.seconds)) << c.text;
+    // The window moves with the clock: in 1994, "70" was 1970; in 2090, "40" is 2140.
+    EXPECT_EQ(parse_date("Thursday, 01-Jan-70 00:00:00 GMT", 784111777), std::optional<std::int64_t>(0));
+    EXPECT_EQ(parse_date("Sunday, 01-Jan-40 00:00:00 GMT", 3786912000), std::optional<std::int64_t>(5364662400));
+    EXPECT_EQ(parse_date("Sunday, 01-Jan-41 00:00:00 GMT", 3786912000), std::optional<std::int64_t>(2240611200));
 }
 
 // Every ~1e5 seconds from 1970 to 2100, put_http_date's IMF-fixdate reads back as the same
@@ -295,7 +303,7 @@ TEST(HttpDate, RoundTrip) {
                       t.day, t.hour, t.minute, t.second, t.year);
         ASSERT_EQ(parse_date(buf), std::optional<std::int64_t>(s)) << buf;
 
-        if (t.year < 2070) {
+        if (t.year >= 1977 && t.year <= 2076) {  // two digits name these years in 2026
             std::snprintf(buf, sizeof buf, "%s, %02d-%s-%02d %02d:%02d:%02d GMT", kDays[t.weekday], t.day,
                           kMonths[t.month - 1], t.year % 100, t.hour, t.minute, t.second);
             ASSERT_EQ(parse_date(buf), std::optional<std::int64_t>(s)) << buf;
