@@ -2716,11 +2716,16 @@ def test_gzip_static_served(server4, accept):
 @pytest.mark.parametrize("accept", [None, "gzip;q=0", "gzip; q=0.0", "identity", "deflate, br",
                                     "*;q=0", "gzip;q=0, *"])
 def test_gzip_static_not_accepted(server4, accept):
+    """The plain file, which Accept-Encoding chose as much as it would have chosen the .gz: it
+    says Vary too (RFC 9110 §12.5.5), and so does its 304 (§15.4.5)."""
     headers = [] if accept is None else [("Accept-Encoding", accept)]
     with HttpClient(server4.port) as c:
         resp = c.request("GET", "/page.txt", headers)
         check_file_response(resp, "/page.txt")
         assert resp.get("Content-Encoding") is None, f"Accept-Encoding {accept!r}: {resp!r}"
+        assert resp.get("Vary") == "Accept-Encoding", f"Accept-Encoding {accept!r}: {resp!r}"
+        again = c.request("GET", "/page.txt", headers + [("If-None-Match", resp.get("ETag"))])
+        assert again.status == 304 and again.get("Vary") == "Accept-Encoding", again
 
 
 def test_gzip_accept_encoding_lines_form_one_list(server4):
@@ -2739,6 +2744,7 @@ def test_gzip_without_twin_served_plain(server4):
             resp = c.request("GET", target, [("Accept-Encoding", "gzip, deflate, br")])
             check_file_response(resp, target)
             assert resp.get("Content-Encoding") is None, f"{target}: {resp!r}"
+            assert resp.get("Vary") is None, f"{target} has one form only: {resp!r}"
 
 
 def test_one_turn_answers_each_form_of_a_file(server4):

@@ -176,12 +176,15 @@ int open_status(const OpenFile* file) {
     }
 }
 
-// The header lines that describe a file's representation; a 304 leaves out Content-Type.
-void put_file_lines(rt::Writer& w, std::string_view type, const Validators& v, bool gzip, bool with_type) {
+// The header lines that describe a file's representation; a 304 leaves out Content-Type. `vary`:
+// the file has a .gz twin, so Accept-Encoding chose this answer, whichever it is (RFC 9110
+// §12.5.5), and a cache must not hand it to a client that asks otherwise.
+void put_file_lines(rt::Writer& w, std::string_view type, const Validators& v, bool gzip, bool vary, bool with_type) {
     if (with_type) w.put("Content-Type: ").put(type).put("\r\n");
     w.put("Last-Modified: ").put(v.last_modified_view());
     w.put("\r\nETag: ").put(v.etag_view()).put("\r\nAccept-Ranges: bytes\r\n");
-    if (gzip) w.put("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+    if (gzip) w.put("Content-Encoding: gzip\r\n");
+    if (vary) w.put("Vary: Accept-Encoding\r\n");
 }
 
 // The whole answer to a plain GET of a small file: 200, kept alive, HTTP/1.1, head and bytes in
@@ -189,7 +192,7 @@ void put_file_lines(rt::Writer& w, std::string_view type, const Validators& v, b
 // the many requests a busy turn answers for the same page cost one send each and no formatting.
 // Empty when the file is not small, memory is short, or the entry was built for the other of
 // FILE and FILE.gz-for-FILE. `name` gives the Content-Type.
-std::string_view plain_reply(OpenFile& file, std::string_view name, const Validators& v, bool gzip) {
+std::string_view plain_reply(OpenFile& file, std::string_view name, const Validators& v, bool gzip, bool vary) {
     if (!file.reply) {
         const char* bytes = file_bytes(&file);
         const auto size = static_cast<std::size_t>(file.st.st_size);
@@ -197,7 +200,7 @@ std::string_view plain_reply(OpenFile& file, std::string_view name, const Valida
         if (!reply) return {};
         rt::Writer head(reply, kHeadBytes);
         put_head_start(head, 200);
-        put_file_lines(head, mime_type(name), v, gzip, true);
+        put_file_lines(head, mime_type(name), v, gzip, vary, true);
         head.put("Content-Length: ").put_uint(size).put("\r\n\r\n");
         __builtin_memcpy(reply + head.size(), bytes, size);
         file.reply = reply;
@@ -210,7 +213,7 @@ std::string_view plain_reply(OpenFile& file, std::string_view name, const Valida
 
 // The answer for `file`, found for the request under `name` (FILE even when FILE.gz is sent):
 // see select_file.
-int describe_file(const Request& req, std::string_view name, OpenFile* file, bool gzip, rt::Writer& headers,
+int describe_file(const Request& req, std::string_view name, OpenFile* file, bool gzip, bool vary, rt::Writer& headers,
                   FileBody& body, std::string_view* reply) {
     const sys::stat& st = file->st;
     const auto size = static_cast<std::uint64_t>(st.st_size);
@@ -220,7 +223,7 @@ int describe_file(const Request& req, std::string_view name, OpenFile* file, boo
     if (sel.status == 416) headers.put("Content-Range: bytes */").put_uint(size).put("\r\n");
     if (sel.status == 412 || sel.status == 416) return sel.status;
     if (sel.status == 200 && reply) {
-        *reply = plain_reply(*file, name, v, gzip);
+        *reply = plain_reply(*file, name, v, gzip, vary);
         if (!reply->empty()) {
             if (req.method == "HEAD"sv) *reply = reply->substr(0, file->reply_head_len);
             return 200;
@@ -230,7 +233,7 @@ int describe_file(const Request& req, std::string_view name, OpenFile* file, boo
         headers.put("Content-Range: bytes ").put_uint(sel.first).put('-').put_uint(sel.first + sel.length - 1);
         headers.put('/').put_uint(size).put("\r\n");
     }
-    put_file_lines(headers, mime_type(name), v, gzip, sel.status != 304);
+    put_file_lines(headers, mime_type(name), v, gzip, vary, sel.status != 304);
     body = {file->fd, file_bytes(file), sel.first, sel.length};
     return sel.status;
 }
@@ -278,17 +281,20 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         // target too long to serve, rather than redirect to a cut one.
         if (headers.overflowed()) headers.clear(), status = 414;
     }
-    // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip.
+    // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip. Its existence is
+    // looked up for every client, as either answer then carries Vary (the file cache keeps the
+    // lookup, found or not, for the rest of the turn).
     const std::size_t name_len = len;
-    bool gzip = false;
-    if (!status && accepts_gzip(req)) {
+    bool gzip = false, twin = false;
+    if (!status) {
         put_string(path, len, kGzip);
         OpenFile* gz = open_file(settings.root_fd, {path, len});
-        gzip = gz && gz->fd >= 0 && is_type(gz->st, sys::S_IFREG);
+        twin = gz && gz->fd >= 0 && is_type(gz->st, sys::S_IFREG);
+        gzip = twin && accepts_gzip(req);
         release(gzip ? file : gz);
         if (gzip) file = gz;
     }
-    if (!status) status = describe_file(req, {path, name_len}, file, gzip, headers, body, reply);
+    if (!status) status = describe_file(req, {path, name_len}, file, gzip, twin, headers, body, reply);
     if (path != short_path) rt::mem_free(path);
     return status;
 }
