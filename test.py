@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from pathlib import Path
@@ -2428,6 +2429,26 @@ def test_directory_redirect_with_a_long_query(server4, query, status):
         if status == 301:
             assert first.get("Location") == "/sub/?" + query.replace('"', "%22"), first
         check_file_response(second, "/notes.txt")
+
+
+@pytest.mark.parametrize("names", [["c" * 250] * 5, ["\u00e9" * 100] * 2], ids=["5x250-ascii", "2x200-utf8"])
+def test_directory_redirect_with_a_long_path(request, tmp_path, names):
+    """A directory whose escaped path does not fit the answer's head is redirected relative to
+    the target, by its last name ("./NAME/"): resolved as a client does, it is the directory."""
+    root = make_root(tmp_path)
+    leaf = root.joinpath(*names)
+    leaf.mkdir(parents=True)
+    (leaf / "index.html").write_bytes(b"deep index\n")
+    srv = _start_fixture_server(request, root, tmp_path, 1)
+    target = "/" + "/".join(urllib.parse.quote(n) for n in names)
+    assert len(target) > 1024
+    with HttpClient(srv.port) as c:
+        resp = c.request("GET", target + "?q=1")
+        assert resp.status == 301, resp
+        assert resp.get("Location") == "./" + urllib.parse.quote(names[-1]) + "/?q=1", resp
+        followed = urllib.parse.urljoin(f"http://{HOST}:{srv.port}{target}?q=1", resp.get("Location"))
+        resp = c.request("GET", urllib.parse.urlsplit(followed).path)
+        assert resp.status == 200 and resp.body == b"deep index\n", (followed, resp)
 
 
 def test_file_with_trailing_slash_is_404(server4):

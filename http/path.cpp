@@ -97,6 +97,24 @@ std::string_view path_of(std::string_view target) {
     return target.substr(0, n);
 }
 
+bool last_segment_is(std::string_view target, std::string_view name) {
+    const std::string_view path = path_of(target);
+    std::string_view raw = path.substr(path.rfind('/') + 1);  // path_of's result starts with '/' or is ""
+    if (path.empty() || name.empty()) return false;
+    for (const char want : name) {
+        if (raw.empty()) return false;
+        char c = raw[0];
+        raw.remove_prefix(1);
+        if (c == '%') {
+            if (raw.size() < 2 || rt::hex_value(raw[0]) < 0 || rt::hex_value(raw[1]) < 0) return false;
+            c = static_cast<char>(rt::hex_value(raw[0]) << 4 | rt::hex_value(raw[1]));
+            raw.remove_prefix(2);
+        }
+        if (c != want) return false;
+    }
+    return raw.empty();
+}
+
 std::string_view query_of(std::string_view target) {
     const std::string_view path = path_of(target);
     target.remove_prefix(static_cast<std::size_t>(path.data() - target.data()) + path.size());

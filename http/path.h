@@ -32,6 +32,12 @@ PathResult normalize_path(std::string_view target, char* out);
 // normalize_path refuses keeps its scheme, and so names no path).
 std::string_view path_of(std::string_view target);
 
+// True when the last segment of `target`'s path, percent-decoded, is exactly `name` (a segment
+// normalize_path kept, so neither "", "." nor ".."). The relative reference "./NAME/" then
+// names, resolved against `target`, the directory normalize_path found plus its slash: what a
+// redirect can send when the absolute path is too long for its head.
+bool last_segment_is(std::string_view target, std::string_view name);
+
 // The query of a request target, with its '?' ("" if none); a fragment is not part of it.
 std::string_view query_of(std::string_view target);
 

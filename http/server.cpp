@@ -277,9 +277,23 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         headers.put('/');
         put_uri_escaped(headers, query_of(req.target), true);
         headers.put("\r\n");
-        // Escaping can triple a query of up to 8 KiB. Too long to send back: refuse it as a
-        // target too long to serve, rather than redirect to a cut one.
-        if (headers.overflowed()) headers.clear(), status = 414;
+        // Escaping can triple a path or query of up to 8 KiB. When the whole path does not fit,
+        // its last segment alone may (a name is at most 255 bytes), relative to the target,
+        // if the target's own last segment is that name. Else, rather than redirect to a cut
+        // Location, refuse it as a target too long to serve.
+        if (headers.overflowed()) {
+            headers.clear();
+            const std::size_t slash = std::string_view(path, len).rfind('/');
+            const std::string_view last = std::string_view(path, len).substr(slash == std::string_view::npos ? 0 : slash + 1);
+            if (last_segment_is(req.target, last)) {
+                headers.put("Location: ./");
+                put_uri_escaped(headers, last);
+                headers.put('/');
+                put_uri_escaped(headers, query_of(req.target), true);
+                headers.put("\r\n");
+            }
+            if (headers.overflowed() || headers.size() == 0) headers.clear(), status = 414;
+        }
     }
     // gzip_static: FILE.gz beside FILE is sent to a client that takes gzip. Its existence is
     // looked up for every client, as either answer then carries Vary (the file cache keeps the

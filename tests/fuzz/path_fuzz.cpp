@@ -115,6 +115,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (r.status != 0) return 0;
     FUZZ_CHECK(*ref == path);
 
+    // A redirect's relative Location "./LAST/" must name the same directory when resolved
+    // against the target: then the target, normalised with LAST's segment dropped and LAST
+    // put back, is `path` again.
+    const std::string_view last = path.substr(path.rfind('/') + 1);
+    if (http::last_segment_is(target.view(), last) && !r.trailing_slash) {
+        const std::string_view raw = http::path_of(target.view());
+        std::string escaped(3 * last.size(), '\0');
+        rt::Writer w(escaped.data(), escaped.size());
+        http::put_uri_escaped(w, last);  // as the Location carries it
+        const fuzz::Bytes resolved(std::string(raw.substr(0, raw.rfind('/') + 1)) + std::string(w.view()));
+        const std::unique_ptr<char[]> out3(new char[resolved.size + 1]);
+        const http::PathResult r3 = http::normalize_path(resolved.view(), out3.get());
+        FUZZ_CHECK(r3.status == 0 && check_output(resolved.view(), r3, out3.get()) == path);
+    }
+
     if (path.find_first_of("%?#") == std::string_view::npos) {
         const fuzz::Bytes again("/" + std::string(path));
         const std::unique_ptr<char[]> out2(new char[again.size + 1]);

@@ -213,6 +213,25 @@ TEST(PathOf, Table) {
 }
 
 // query_of: from the '?' up to any fragment; nothing when the target has no query.
+// last_segment_is: the target's last segment, decoded, against a name normalize_path kept.
+TEST(LastSegmentIs, Table) {
+    EXPECT_TRUE(http::last_segment_is("/a/b", "b"));
+    EXPECT_TRUE(http::last_segment_is("/b", "b"));
+    EXPECT_TRUE(http::last_segment_is("/a/b?x=/c", "b"));
+    EXPECT_TRUE(http::last_segment_is("/a/caf%C3%A9", "caf\xc3\xa9"));
+    EXPECT_TRUE(http::last_segment_is("/x/%2e%2e/a%20b", "a b"));  // the rest is the client's to resolve
+    EXPECT_TRUE(http::last_segment_is("http://h/a/b", "b"));
+    EXPECT_FALSE(http::last_segment_is("/a/b/", "b"));      // the last segment is ""
+    EXPECT_FALSE(http::last_segment_is("/a/b/.", "b"));
+    EXPECT_FALSE(http::last_segment_is("/a/x%2Fb", "b"));   // "x/b" is one segment to a client
+    EXPECT_FALSE(http::last_segment_is("/a/bc", "b"));
+    EXPECT_FALSE(http::last_segment_is("/a/b", "bc"));
+    EXPECT_FALSE(http::last_segment_is("/a/b%", "b%"));     // a broken escape
+    EXPECT_FALSE(http::last_segment_is("/a/b%4", "bA"));
+    EXPECT_FALSE(http::last_segment_is("", "b"));
+    EXPECT_FALSE(http::last_segment_is("/", ""));
+}
+
 TEST(QueryOf, Table) {
     const std::pair<std::string_view, std::string_view> cases[] = {
         {"/", ""}, {"/a?x=1", "?x=1"}, {"/a?", "?"}, {"/a?x#f", "?x"}, {"/a#f?x", ""},
