@@ -2247,6 +2247,35 @@ def test_request_sent_after_asking_to_close_does_not_cost_the_answer(request, tm
     assert not lost, f"{len(lost)} of 400 answers lost or cut, e.g. {lost[:3]}"
 
 
+def test_answer_larger_than_the_window_survives_a_request_sent_after_close(request, tmp_path):
+    """The same with an answer that cannot leave at once: a 15 KB file to a client with a 2 KiB
+    receive buffer, which sends one more request after asking to close and reads late. The
+    answer is still queued when the server is done with it, so the server lingers (reading the
+    extra request) instead of closing with it unread, which would reset the connection and drop
+    the rest of the answer."""
+    data = random.Random(7).randbytes(15000)
+    root = make_root(tmp_path, {"f.js": data})
+    srv = _start_fixture_server(request, root, tmp_path, 2)
+    for i in range(3):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        s.settimeout(SOCK_TIMEOUT)
+        s.connect((HOST, srv.port))
+        try:
+            s.sendall(build_request("GET", "/f.js", srv.port, [("Connection", "close")]))
+            time.sleep(0.01)  # the server has read the first request
+            s.sendall(build_request("GET", "/f.js", srv.port))
+            time.sleep(0.3)
+            got = bytearray()
+            while chunk := s.recv(65536):
+                got += chunk
+        finally:
+            s.close()
+        head, _, body = bytes(got).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n"), head
+        assert_bytes_equal(body, data, f"try {i}: the answer")
+
+
 def test_http10_keep_alive(server4):
     ka = b"GET /notes.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
     with HttpClient(server4.port) as c:

@@ -633,8 +633,11 @@ ex::Task<long> send_response(Connection& conn, const Request* req, int status, s
     if (r >= 0 && client_closes) sys::shutdown(conn.fd, sys::SHUT_WR);
     // A file sent with sendfile may still be queued here when the connection closes; a request
     // the client sends anyway would then reset it and drop the rest. So that, like an error,
-    // lingers; a small answer has left with its FIN.
-    conn.linger = r >= 0 && close && (status >= 400 || (send_body && !text));
+    // lingers; so does a small answer that has not all been taken yet (a client with a small
+    // window, or one more than a first flight), which the kernel's send queue tells. One that
+    // has left with its FIN closes at once.
+    conn.linger = r >= 0 && close &&
+                  (status >= 400 || (send_body && !text) || (client_closes && net::send_queue(conn.fd).pending));
     log_access(conn, req, status, sent);
     co_return r;
 }
