@@ -41,8 +41,18 @@ int run_acceptor(int listen_fd, Inbox* const* inboxes, int count) {
             case sys::ENOMEM:
                 back_off("out of kernel memory", fd);
                 continue;
+            case sys::EBADF:
+            case sys::EINVAL:
+            case sys::EFAULT:
+            case sys::EOPNOTSUPP:
+                return fd;  // the listening socket itself is unusable: nothing to wait for
             default:
-                return fd;
+                // The error of one connection, or one that passes: a firewall or security
+                // module refusing it (EPERM), or a network error the kernel had pending for it
+                // (EPROTO, ENETDOWN, EHOSTUNREACH ...), which accept(2) says to retry. Each
+                // costs that connection only, never the server and the clients it serves.
+                back_off("accept failed", fd);
+                continue;
             }
         }
         auto* item = static_cast<InboxItem*>(mem_alloc(sizeof(InboxItem)));

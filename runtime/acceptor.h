@@ -7,11 +7,13 @@
 
 namespace rt {
 
-inline constexpr long kAcceptBackoffNs = 100'000'000;  // after EMFILE/ENFILE/ENOMEM: 100 ms
+inline constexpr long kAcceptBackoffNs = 100'000'000;  // after EMFILE, ENOMEM, EPERM ...: 100 ms
 
 // Runs on the calling thread until a signal is pending (returns 0; the caller acts on it) or
-// accept4() fails for a reason other than the transient ones (EINTR, ECONNABORTED, descriptor or
-// memory exhaustion, which are logged and waited out without spinning; returns -errno).
+// accept4() finds the listening socket itself unusable (EBADF, EINVAL, EFAULT, EOPNOTSUPP;
+// returns -errno). Any other failure is one connection's or passes (descriptor or memory
+// exhaustion, a firewall's EPERM, a pending network error): logged and waited out without
+// spinning.
 // `listen_fd` is blocking: one accept4() per connection, and a sleep in it when none is waiting.
 int run_acceptor(int listen_fd, Inbox* const* inboxes, int count);
 

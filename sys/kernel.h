@@ -26,7 +26,7 @@ inline constexpr long read = 0, write = 1, close = 3, fstat = 5, mmap = 9, mprot
 inline constexpr int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, ENOMEM = 12,
                      EACCES = 13, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
                      EMFILE = 24, ENOSPC = 28, EPIPE = 32, ENAMETOOLONG = 36, ELOOP = 40,
-                     ENOSYS = 38, ENOTSOCK = 88, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
+                     ENOSYS = 38, EFAULT = 14, ENOTSOCK = 88, EOPNOTSUPP = 95, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ECONNABORTED = 103, ECONNRESET = 104,
                      ENOBUFS = 105, ETIMEDOUT = 110, EXDEV = 18, ECANCELED = 125;
 
 // open(2)
