@@ -374,14 +374,20 @@ void write_metrics(rt::Writer& w) {
         {"websocket_messages_out_total", "WebSocket messages sent (echoes and chat deliveries).", true},
         {"chat_members", "Members of the chat room now.", false},
     };
+    // A gauge is a difference of two counters read one after the other, while their worker may
+    // add to both: read the one that ends second first, and never let it show below zero.
+    auto gauge = [](const auto& ends, const auto& starts) {
+        const std::uint64_t ended = ends.get(), started = starts.get();
+        return started > ended ? started - ended : 0;
+    };
     for (int f = 0; f < 5; ++f) {
         for (int i = 0; i < workers; ++i) {
             const WsStats& st = stats_of[i];
             values[i] = f == 0 ? st.opened.get()
-                      : f == 1 ? st.opened.get() - st.closed.get()
+                      : f == 1 ? gauge(st.closed, st.opened)
                       : f == 2 ? st.messages_in.get()
                       : f == 3 ? st.messages_out.get()
-                               : st.chat_joined.get() - st.chat_left.get();
+                               : gauge(st.chat_left, st.chat_joined);
         }
         http::put_per_worker(w, kFamilies[f].name, kFamilies[f].help, kFamilies[f].counter, values, workers);
     }
