@@ -27,9 +27,11 @@ BIN       := async-nostd
 # 63.4 KB; fixes from a third pair of reviews (exact chunked trailers, Host validation, the ping
 # clock reading TCP_INFO, the WebSocket handshake's corners) to 64.6 KB; the senders' pause after
 # a false wake-up and the heap's gauge in /metrics to 65.0 KB; the heap giving free slabs back
-# when full, --max-heap with 503 on exhaustion, and senders that take turns to 67.0 KB. Raise it
-# only with a reason in the commit that does.
-SIZE_BUDGET := 67328
+# when full, --max-heap with 503 on exhaustion, and senders that take turns to 67.0 KB; fixes
+# from a differential review against nginx (ETags per representation, Vary on the plain twin,
+# relative redirects for long paths) and a concurrency review (lingering for a queued small
+# answer, accept errors) to 68.0 KB. Raise it only with a reason in the commit that does.
+SIZE_BUDGET := 68352
 PYTHON    := /usr/bin/python3
 
 # The freestanding server.
