@@ -60,36 +60,45 @@ SpareRun* unlink_fitting(SpareRun*& list, std::size_t slabs) {
 }
 }  // namespace
 
+// The spare runs are a plain list under a spin lock: taking one means searching it, and a
+// lock-free take-everything would leave it empty to every other heap meanwhile, which would then
+// fail with memory to spare. Only heaps that ran out of fresh slabs come here.
+void Arena::lock_spare() {
+    while (spare_locked_.exchange(true, acquire)) __builtin_ia32_pause();
+}
+void Arena::unlock_spare() { spare_locked_.store(false, release); }
+
 // The first spare run long enough, cut to length. If none is, the runs are sorted and
 // neighbours joined first: slabs that held small blocks can then serve a large one.
 char* Arena::take_spare(std::size_t bytes) {
     const std::size_t want = bytes >> kSlabShift;
-    SpareRun* list = spare_.take_all();
-    SpareRun* found = unlink_fitting(list, want);
-    if (!found && list) {
-        list = sort_by_address(list);
-        for (SpareRun* r = list; r && r->next;) {
+    lock_spare();
+    SpareRun* found = unlink_fitting(spare_, want);
+    if (!found && spare_) {
+        spare_ = sort_by_address(spare_);
+        for (SpareRun* r = spare_; r && r->next;) {
             if (reinterpret_cast<char*>(r) + (r->slabs << kSlabShift) == reinterpret_cast<char*>(r->next))
                 r->slabs += r->next->slabs, r->next = r->next->next;
             else
                 r = r->next;
         }
-        found = unlink_fitting(list, want);
+        found = unlink_fitting(spare_, want);
     }
-    while (list) {  // the others go back
-        SpareRun* next = list->next;
-        spare_.push(list);
-        list = next;
+    if (found && found->slabs > want) {
+        auto* rest = reinterpret_cast<SpareRun*>(reinterpret_cast<char*>(found) + bytes);
+        *rest = {spare_, found->slabs - want};
+        spare_ = rest;
     }
-    if (!found) return nullptr;
-    if (found->slabs > want) give_spare(reinterpret_cast<char*>(found) + bytes, found->slabs - want);
+    unlock_spare();
     return reinterpret_cast<char*>(found);
 }
 
 void Arena::give_spare(char* run, std::size_t slabs) {
     auto* r = reinterpret_cast<SpareRun*>(run);
-    r->slabs = slabs;
-    spare_.push(r);
+    lock_spare();
+    *r = {spare_, slabs};
+    spare_ = r;
+    unlock_spare();
 }
 
 void Heap::init(Arena& arena, int id) {
@@ -146,14 +155,17 @@ void Heap::adopt_remote_frees() {
     }
 }
 
-std::size_t Heap::reclaim() {
+std::size_t Heap::reclaim(bool always) {
     adopt_remote_frees();
-    if (!freed_) return 0;  // nothing came back since the last walk: it would find nothing new
-    freed_ = 0;
+    // The walk costs a step per free block. Only blocks freed since the last one can have made a
+    // run all free, so it waits for an eighth as many as it walked then: a heap that stays full
+    // and fragmented pays a few steps per free, not a walk of everything per turn.
+    if (!freed_ || (!always && freed_ < walked_ / 8)) return 0;
+    freed_ = walked_ = 0;
     // 1. Count each run's free blocks (in its first slab's table entry: a block of a class below
     //    kSlabSize lies in a one-slab run, and a larger block is a run by itself).
     for (int cls = 0; cls < kClassCount; ++cls)
-        for (FreeBlock* b = free_[cls]; b; b = b->next) ++arena_->info(b).tally;
+        for (FreeBlock* b = free_[cls]; b; b = b->next) ++arena_->info(b).tally, ++walked_;
     // 2. Unlink the blocks of every run that is all free; the first one seen of each holds the
     //    run's place in a list until step 3 (the run's own first bytes may be a block still to
     //    be walked). Reset the other tallies. A small class keeps its newest slab (the one it

@@ -64,7 +64,9 @@ public:
     void free(void* p);
 
     // Gives the arena every run of this heap whose blocks are all free. Returns the bytes given.
-    std::size_t reclaim();
+    // Unless `always`, it does nothing until an eighth as many blocks as its last walk found
+    // free have been freed since (see heap.cpp).
+    std::size_t reclaim(bool always = false);
     // Reclaims if the arena is full and blocks came back since the last reclaim. Cheap: call
     // it often.
     void maintain();
@@ -83,6 +85,7 @@ private:
     char* carve_end_[kClassCount] = {};
     TreiberStack<FreeBlock> remote_;     // freed here by other threads
     std::size_t freed_ = 0;              // blocks freed since the last reclaim
+    std::size_t walked_ = 0;             // free blocks the last reclaim walked
 };
 
 class Arena {
@@ -98,7 +101,8 @@ public:
     };
 
     bool contains(const void* p) const { return bump_.contains(p); }
-    bool full() const { return bump_.used() + kSlabSize > bump_.size(); }
+    // Too little is left for the largest run a block needs.
+    bool full() const { return bump_.used() + kMaxBlock > bump_.size(); }
     std::size_t used_bytes() const { return bump_.used(); }
 
 private:
@@ -121,9 +125,10 @@ private:
     BumpAllocator bump_;
     SlabInfo* slabs_ = nullptr;
     Heap* heaps_[kMaxHeaps] = {};
-    // Any heap may take from it: every taker takes all at once (take_all), which keeps it
-    // ABA-free, and gives back what it does not use.
-    TreiberStack<SpareRun> spare_;
+    void lock_spare();
+    void unlock_spare();
+    SpareRun* spare_ = nullptr;  // under spare_locked_
+    Atomic<bool> spare_locked_{false};
 };
 
 }  // namespace rt

@@ -482,10 +482,37 @@ TEST(HeapReclaim, SlabsInUseStayWithTheirClass) {
     for (std::size_t i = 3; i < blocks.size(); i += kPerSlab)
         ASSERT_TRUE(check(blocks[i], 4096, static_cast<std::uint8_t>(i)));
     h.free(blocks[3]);  // now the first slab is wholly free
+    // Two frees since a walk that found ~950 free blocks: too few for another walk to pay...
+    EXPECT_EQ(h.alloc(100), nullptr);
+    EXPECT_EQ(h.reclaim(), 0u);
+    // ...unless asked for, and then the slab goes back; or once an eighth as many came back.
+    EXPECT_EQ(h.reclaim(true), kSlabSize);
     void* small = h.alloc(100);
     ASSERT_NE(small, nullptr);
     EXPECT_EQ(addr(small) & ~(kSlabSize - 1), addr(blocks[0]) & ~(kSlabSize - 1));
     EXPECT_EQ(h.alloc(kSlabSize), nullptr);
+}
+
+// A heap that stays full and fragmented (one block in use in every slab) walks its free lists
+// again only after an eighth as many frees as the last walk found free blocks: a few steps per
+// free, not a walk of everything per allocation or per turn.
+TEST(HeapReclaim, WalksAreAmortised) {
+    constexpr std::size_t kSize = 16 * kMiB;
+    TestArena t(kSize);
+    rt::Heap h;
+    h.init(t.arena, 0);
+    std::vector<void*> blocks;
+    while (void* p = h.alloc(256)) blocks.push_back(p);
+    constexpr std::size_t kPerSlab = kSlabSize / 256;
+    std::vector<void*> kept;
+    for (std::size_t i = 0; i < blocks.size(); ++i) (i % kPerSlab == 0 ? kept.push_back(blocks[i]) : h.free(blocks[i]));
+    const std::size_t free_blocks = blocks.size() - kept.size();
+    EXPECT_EQ(h.reclaim(), 0u);  // walks all of them, finds nothing to give
+    for (std::size_t i = 0; i < free_blocks / 8 - 2; ++i) h.free(h.alloc(256));
+    EXPECT_EQ(h.reclaim(), 0u);  // (no walk: too few frees)
+    h.free(kept[5]);             // a whole slab, and the frees now add up to an eighth
+    h.free(h.alloc(256));
+    EXPECT_EQ(h.reclaim(), kSlabSize);
 }
 
 // A freed 1 MiB run serves sixteen 64 KiB blocks; a run is cut, never joined.
@@ -926,7 +953,7 @@ TEST(HeapThreads, ReclaimUnderPressure) {
     EXPECT_EQ(t.arena.used_bytes(), kSize);
     // Nothing is live: every slab can be had again by one heap, but for the newest slab each
     // heap keeps of each small class.
-    for (int i = 0; i < kThreads; ++i) heaps[i].reclaim();
+    for (int i = 0; i < kThreads; ++i) heaps[i].reclaim(true);
     std::size_t small = 0;
     while (heaps[0].alloc(4096)) ++small;
     constexpr std::size_t kSmallClasses = rt::kSlabShift - rt::kMinClassShift;
