@@ -2496,11 +2496,14 @@ def test_directory_serves_index_not_listing(server4):
     with HttpClient(server4.port) as c:
         check_file_response(c.request("GET", "/sub/"), "/sub/")
         check_file_response(c.request("GET", "/"), "/")
-        # "/sub/." and "/sub/x/.." are "/sub/" (RFC 3986 §5.2.4): the index, not a redirect
-        for target in ("/sub/.", "/sub/x/..", "/sub/%2e", "/."):
+        # "/sub/." and "/sub/x/.." are "/sub/" (RFC 3986 §5.2.4), but the index's relative links
+        # would resolve against "/sub/x/": they are sent to "/sub/" (the root has no other name)
+        for target in ("/sub/.", "/sub/x/..", "/sub/%2e", "/sub/.?q=1"):
             resp = c.request("GET", target)
-            assert resp.status == 200 and resp.body == (FILES["sub/index.html"] if "sub" in target else FILES["index.html"]), \
+            assert resp.status == 301 and resp.get("Location") == "/sub/" + target.partition("?")[1] + target.partition("?")[2], \
                 f"GET {target}: {resp!r}"
+        resp = c.request("GET", "/.")
+        assert resp.status == 200 and resp.body == FILES["index.html"], resp
         for target in ("/noindex/", "/noindex/?x=1"):
             resp = c.request("GET", target)
             assert resp.status == 404, f"GET {target}: {resp!r}"

@@ -27,7 +27,7 @@ std::size_t path_start(std::string_view target) {
 }  // namespace
 
 PathResult normalize_path(std::string_view target, char* out) {
-    PathResult r{400, false, false, 0};
+    PathResult r{400, false, false, false, 0};
     if (!target.empty() && target[0] != '/') {
         const std::size_t start = path_start(target);
         if (!start) return r;
@@ -77,6 +77,7 @@ PathResult normalize_path(std::string_view target, char* out) {
         if (at_end) {
             // "a/." and "a/b/.." are "a/" (RFC 3986 §5.2.4): they name a directory too.
             r.trailing_slash = slash_last || dot_segment;
+            r.dot_end = dot_segment;
             break;
         }
     }

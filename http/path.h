@@ -17,6 +17,7 @@ namespace http {
 struct PathResult {
     std::uint16_t status;  // 0 = usable; otherwise the HTTP status to answer (400)
     bool trailing_slash;   // the decoded path ended in '/', "/." or "/.." (names a directory)
+    bool dot_end;          // it ended in "/." or "/..": a directory, named other than as itself
     bool hidden;           // some segment starts with '.' (dotfiles are not served)
     std::size_t length;    // bytes written to out, excluding the terminating NUL
 };

@@ -258,7 +258,9 @@ int select_file(const Request& req, rt::Writer& headers, FileBody& body, OpenFil
         if (file && file->fd >= 0 && is_type(file->st, sys::S_IFDIR)) {
             release(file);
             file = nullptr;
-            if (!p.trailing_slash && len) {
+            // A directory is served as "dir/" only: named without its slash, or as "dir/x/..",
+            // the links in its index would resolve against the wrong base. Send it there.
+            if ((!p.trailing_slash || p.dot_end) && len) {
                 status = 301;
             } else {  // a directory serves its index.html, never a listing
                 put_string(path, len, len ? kIndex : kIndex.substr(1));
@@ -561,8 +563,8 @@ ex::DetachedTask serve(int fd, sys::sockaddr_any peer) {
 // at once, without a task or a buffer, and close. The request already received is read first,
 // so closing does not reset the connection before the client has read the answer.
 void refuse(int fd, const sys::sockaddr_any& peer) {
-    char request[2048];
-    sys::recv(fd, request, sizeof request, sys::MSG_DONTWAIT);
+    bool more;
+    net::drain_input(fd, more);  // up to 64 KiB: a pipelined burst, not only the first request
     send_unavailable({fd, peer, nullptr, 0, nullptr});
     sys::close(fd);
 }
