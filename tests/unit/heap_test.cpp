@@ -431,16 +431,27 @@ TEST(Heap, SmallClassesUseWhatBigOnesCannot) {
     EXPECT_EQ(t.arena.used_bytes(), kSize);
 }
 
+// One heap alone on an arena of `size` bytes.
+struct SmallArenaHeap {
+    explicit SmallArenaHeap(std::size_t size) : t(size) { h.init(t.arena, 0); }
+    // Every block of `bytes` the heap can still have, in the order it gives them.
+    std::vector<void*> take_all(std::size_t bytes) {
+        std::vector<void*> got;
+        while (void* p = h.alloc(bytes)) got.push_back(p);
+        return got;
+    }
+    TestArena t;
+    rt::Heap h;
+};
+
 // A used-up arena is not stuck with the classes that used it up: once every block of a slab is
 // free, the heap gives the slab back and any class can have it (here the smallest and the
 // largest, from slabs that held 4 KiB blocks). A class keeps its newest slab.
 TEST(HeapReclaim, FreeSlabsServeOtherClasses) {
     constexpr std::size_t kSize = 4 * kMiB;
-    TestArena t(kSize);
-    rt::Heap h;
-    h.init(t.arena, 0);
-    std::vector<void*> blocks;
-    while (void* p = h.alloc(4096)) blocks.push_back(p);
+    SmallArenaHeap one(kSize);
+    auto& [t, h] = one;
+    const std::vector<void*> blocks = one.take_all(4096);
     ASSERT_EQ(blocks.size(), (kSize - kSlabSize) / 4096);
     ASSERT_EQ(h.alloc(1), nullptr);
     for (void* p : blocks) h.free(p);
@@ -461,12 +472,9 @@ TEST(HeapReclaim, FreeSlabsServeOtherClasses) {
 
 // A slab with one block still in use is never given back, and that block keeps its bytes.
 TEST(HeapReclaim, SlabsInUseStayWithTheirClass) {
-    constexpr std::size_t kSize = 4 * kMiB;
-    TestArena t(kSize);
-    rt::Heap h;
-    h.init(t.arena, 0);
-    std::vector<void*> blocks;
-    while (void* p = h.alloc(4096)) blocks.push_back(p);
+    SmallArenaHeap one(4 * kMiB);
+    rt::Heap& h = one.h;
+    const std::vector<void*> blocks = one.take_all(4096);
     constexpr std::size_t kPerSlab = kSlabSize / 4096;
     for (std::size_t i = 0; i < blocks.size(); ++i) {
         if (i % kPerSlab == 3) fill(blocks[i], 4096, static_cast<std::uint8_t>(i));
@@ -497,12 +505,9 @@ TEST(HeapReclaim, SlabsInUseStayWithTheirClass) {
 // again only after an eighth as many frees as the last walk found free blocks: a few steps per
 // free, not a walk of everything per allocation or per turn.
 TEST(HeapReclaim, WalksAreAmortised) {
-    constexpr std::size_t kSize = 16 * kMiB;
-    TestArena t(kSize);
-    rt::Heap h;
-    h.init(t.arena, 0);
-    std::vector<void*> blocks;
-    while (void* p = h.alloc(256)) blocks.push_back(p);
+    SmallArenaHeap one(16 * kMiB);
+    rt::Heap& h = one.h;
+    const std::vector<void*> blocks = one.take_all(256);
     constexpr std::size_t kPerSlab = kSlabSize / 256;
     std::vector<void*> kept;
     for (std::size_t i = 0; i < blocks.size(); ++i) (i % kPerSlab == 0 ? kept.push_back(blocks[i]) : h.free(blocks[i]));
@@ -517,12 +522,9 @@ TEST(HeapReclaim, WalksAreAmortised) {
 
 // A freed 1 MiB run serves sixteen 64 KiB blocks; a run is cut, never joined.
 TEST(HeapReclaim, RunsAreCutToLength) {
-    constexpr std::size_t kSize = 4 * kMiB;
-    TestArena t(kSize);
-    rt::Heap h;
-    h.init(t.arena, 0);
-    std::vector<void*> big;
-    while (void* p = h.alloc(kMaxBlock)) big.push_back(p);
+    SmallArenaHeap one(4 * kMiB);
+    rt::Heap& h = one.h;
+    const std::vector<void*> big = one.take_all(kMaxBlock);
     ASSERT_EQ(big.size(), 3u);
     while (h.alloc(kSlabSize)) {}
     h.free(big[1]);
@@ -703,30 +705,33 @@ std::size_t random_size(std::mt19937_64& rng) {
     }
 }
 
-// 4 threads, each with its own Heap, hammer alloc/free over mixed sizes: no block is ever handed
-// to two owners (every tag survives until its owner frees it) and memory is recycled.
-TEST(HeapThreads, FourHeapsMixedSizes) {
-    TestArena t;
-    constexpr int kThreads = 4, kOps = 300000, kSlots = 128;
-    std::unique_ptr<rt::Heap[]> heaps(new rt::Heap[kThreads]);
-    for (int i = 0; i < kThreads; ++i) heaps[i].init(t.arena, 10 + i);
+// Runs `threads` threads, thread i on heaps[i], each doing `ops` random allocations and frees of
+// tagged blocks over `slots` slots (sizes from `size(rng, op)`, maintain() every 64 operations
+// when `maintain`). Returns the blocks found damaged or misplaced; `refused` counts allocations
+// that returned null (a failure unless `may_refuse`).
+template <class Size>
+int hammer(TestArena& t, rt::Heap* heaps, int threads, int ops, int slots, std::uint64_t seed, Size size,
+           bool maintain, bool may_refuse, long& refused) {
     std::atomic<int> failures{0};
-    std::vector<std::thread> threads;
-    for (int id = 0; id < kThreads; ++id) {
-        threads.emplace_back([&, id] {
+    std::atomic<long> nulls{0};
+    std::vector<std::thread> pool;
+    for (int id = 0; id < threads; ++id) {
+        pool.emplace_back([&, id] {
             rt::Heap& h = heaps[id];
-            std::mt19937_64 rng(id * 977 + 1);
-            Tagged slots[kSlots];
+            std::mt19937_64 rng(id * seed + 1);
+            std::vector<Tagged> slot(static_cast<std::size_t>(slots));
             std::uint64_t counter = 0;
-            for (int op = 0; op < kOps; ++op) {
-                Tagged& s = slots[rng() % kSlots];
+            for (int op = 0; op < ops; ++op) {
+                Tagged& s = slot[rng() % slot.size()];
                 if (s.p) {
                     if (!intact(s)) failures.fetch_add(1);
                     h.free(s.p);
                     s.p = nullptr;
                 } else {
-                    s.n = random_size(rng);
+                    s.n = size(rng, op);
                     s.p = h.alloc(s.n);
+                    if (!s.p) nulls.fetch_add(1);
+                    if (!s.p && may_refuse) continue;
                     if (!s.p || addr(s.p) % 16 || !t.contains(s.p, s.n)) {
                         failures.fetch_add(1);
                         s.p = nullptr;
@@ -735,17 +740,31 @@ TEST(HeapThreads, FourHeapsMixedSizes) {
                     s.tag = (std::uint64_t(id + 1) << 56) | ++counter;
                     stamp(s);
                 }
+                if (maintain && op % 64 == 0) h.maintain();
             }
-            for (Tagged& s : slots)
+            for (Tagged& s : slot)
                 if (s.p) {
                     if (!intact(s)) failures.fetch_add(1);
                     h.free(s.p);
                 }
         });
     }
-    for (auto& th : threads) th.join();
-    EXPECT_EQ(failures.load(), 0);
-    // At most kSlots live blocks per thread, mostly small: far below what 600,000 unrecycled
+    for (auto& th : pool) th.join();
+    refused = nulls.load();
+    return failures.load();
+}
+
+// 4 threads, each with its own Heap, hammer alloc/free over mixed sizes: no block is ever handed
+// to two owners (every tag survives until its owner frees it) and memory is recycled.
+TEST(HeapThreads, FourHeapsMixedSizes) {
+    TestArena t;
+    constexpr int kThreads = 4;
+    std::unique_ptr<rt::Heap[]> heaps(new rt::Heap[kThreads]);
+    for (int i = 0; i < kThreads; ++i) heaps[i].init(t.arena, 10 + i);
+    long refused = 0;
+    auto size = [](std::mt19937_64& rng, int) { return random_size(rng); };
+    EXPECT_EQ(hammer(t, heaps.get(), kThreads, 300000, 128, 977, size, false, false, refused), 0);
+    // At most 128 live blocks per thread, mostly small: far below what 600,000 unrecycled
     // allocations (averaging ~ 14 KiB) would need.
     const std::size_t used = t.arena.used_bytes();
     EXPECT_LT(used, 64 * kMiB);  // deterministic per seed: ~30 MiB today
@@ -903,53 +922,16 @@ TEST(HeapThreads, ProducerAllocatesConsumerFrees) {
 TEST(HeapThreads, ReclaimUnderPressure) {
     constexpr std::size_t kSize = 8 * kMiB;
     TestArena t(kSize);
-    constexpr int kThreads = 4, kOps = 200000, kSlots = 96;
+    constexpr int kThreads = 4;
     std::unique_ptr<rt::Heap[]> heaps(new rt::Heap[kThreads]);
     for (int i = 0; i < kThreads; ++i) heaps[i].init(t.arena, 30 + i);
-    std::atomic<int> failures{0};
-    std::atomic<long> refused{0};
-    std::vector<std::thread> threads;
-    for (int id = 0; id < kThreads; ++id) {
-        threads.emplace_back([&, id] {
-            rt::Heap& h = heaps[id];
-            std::mt19937_64 rng(id * 7919 + 3);
-            Tagged slots[kSlots];
-            std::uint64_t counter = 0;
-            for (int op = 0; op < kOps; ++op) {
-                Tagged& s = slots[rng() % kSlots];
-                if (s.p) {
-                    if (!intact(s)) failures.fetch_add(1);
-                    h.free(s.p);
-                    s.p = nullptr;
-                } else {
-                    // a phase of large blocks, then one of small: classes must trade slabs
-                    const bool large = (op / 20000) % 2 == 0;
-                    s.n = large ? 1 + rng() % 200000 : 1 + rng() % 2048;
-                    s.p = h.alloc(s.n);
-                    if (!s.p) {
-                        refused.fetch_add(1);
-                        continue;
-                    }
-                    if (addr(s.p) % 16 || !t.contains(s.p, s.n)) {
-                        failures.fetch_add(1);
-                        s.p = nullptr;
-                        continue;
-                    }
-                    s.tag = (std::uint64_t(id + 1) << 56) | ++counter;
-                    stamp(s);
-                }
-                if (op % 64 == 0) h.maintain();
-            }
-            for (Tagged& s : slots)
-                if (s.p) {
-                    if (!intact(s)) failures.fetch_add(1);
-                    h.free(s.p);
-                }
-        });
-    }
-    for (auto& th : threads) th.join();
-    EXPECT_EQ(failures.load(), 0);
-    EXPECT_GT(refused.load(), 0) << "the arena never ran out: the test proves nothing";
+    // a phase of large blocks, then one of small: classes must trade slabs
+    auto size = [](std::mt19937_64& rng, int op) -> std::size_t {
+        return (op / 20000) % 2 == 0 ? 1 + rng() % 200000 : 1 + rng() % 2048;
+    };
+    long refused = 0;
+    EXPECT_EQ(hammer(t, heaps.get(), kThreads, 200000, 96, 7919, size, true, true, refused), 0);
+    EXPECT_GT(refused, 0) << "the arena never ran out: the test proves nothing";
     EXPECT_EQ(t.arena.used_bytes(), kSize);
     // Nothing is live: every slab can be had again by one heap, but for the newest slab each
     // heap keeps of each small class.
